@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** PyTorch broadcasting rules: shapes align at the right; a dimension of size 1 stretches. */
+public final class Broadcasting {
+    private Broadcasting() {}
+
+    /** The broadcast shape of {@code a} and {@code b}, or an error naming both shapes and {@code where}. */
+    public static long[] shape(long[] a, long[] b, String where) {
+        int rank = Math.max(a.length, b.length);
+        long[] out = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            long da = i < rank - a.length ? 1 : a[i - (rank - a.length)];
+            long db = i < rank - b.length ? 1 : b[i - (rank - b.length)];
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException(where + ": shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
+                    + " do not broadcast (dimension " + i + ": " + da + " vs " + db + ")");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return out;
+    }
+
+    /** {@code a} stretched to {@code shape} (a view when possible). */
+    public static INDArray expand(INDArray a, long[] shape) {
+        if (Arrays.equals(a.shape(), shape)) {
+            return a;
+        }
+        INDArray r = a;
+        if (a.rank() < shape.length) {
+            long[] padded = new long[shape.length];
+            Arrays.fill(padded, 1);
+            System.arraycopy(a.shape(), 0, padded, shape.length - a.rank(), a.rank());
+            r = a.reshape(padded);
+        }
+        return r.broadcast(shape);
+    }
+
+    /** Sums a gradient of broadcast shape down to {@code shape}, the shape of the input that was broadcast. */
+    public static INDArray sumTo(INDArray g, long[] shape, String where) {
+        long[] gs = g.shape();
+        int lead = gs.length - shape.length;
+        if (lead < 0) {
+            throw new IllegalStateException(where + ": gradient of shape " + Arrays.toString(gs)
+                + " cannot be reduced to " + Arrays.toString(shape));
+        }
+        int[] dims = new int[gs.length];
+        int n = 0;
+        for (int i = 0; i < gs.length; i++) {
+            if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) {
+                dims[n++] = i;
+            } else if (shape[i - lead] != gs[i]) {
+                throw new IllegalStateException(where + ": gradient of shape " + Arrays.toString(gs)
+                    + " does not match input shape " + Arrays.toString(shape));
+            }
+        }
+        INDArray summed = n == 0 ? g : g.sum(true, Arrays.copyOf(dims, n));
+        return summed.reshape(shape);
+    }
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One reverse pass: orders the graph, runs each node's backward once its output gradient is complete,
+ * and frees every gradient it no longer needs on the way (a node's output gradient right after its
+ * backward ran), so memory does not wait for the garbage collector.
+ */
+final class Engine {
+    /** A gradient being summed, and the array to free once it is used (null when the engine does not own it). */
+    private static final class Slot {
+        INDArray grad;
+        INDArray owner;
+    }
+
+    private final Map<Tensor, Slot> pending = new IdentityHashMap<>();
+    private final Map<Tensor, INDArray> captured;   // non-null for Autograd.grad: these inputs are not written
+
+    Engine(Map<Tensor, INDArray> captured) {
+        this.captured = captured;
+    }
+
+    /** Runs the reverse pass from {@code roots} seeded with {@code seeds} (freed after use where owned); returns the nodes' tensors in topological order. */
+    List<Tensor> run(List<Tensor> roots, List<INDArray> seeds, boolean[] seedsOwned) {
+        List<Tensor> order = topologicalOrder(roots);
+        for (int i = 0; i < roots.size(); i++) {
+            accumulate(roots.get(i), seeds.get(i), seedsOwned[i] ? seeds.get(i) : null);
+        }
+        for (int i = order.size() - 1; i >= 0; i--) {
+            Tensor t = order.get(i);
+            Slot slot = pending.remove(t);
+            if (slot == null) {
+                continue;   // no path from a root carries a gradient here
+            }
+            if (captured != null && captured.containsKey(t)) {
+                captured.put(t, slot.grad.dup());
+            }
+            Node node = t.node();
+            Grads grads = new Grads(this, node, slot.grad);
+            node.backward().apply(grads);
+            if (!grads.flush(slot.owner)) {
+                Memory.release(slot.owner);
+            }
+        }
+        return order;
+    }
+
+    /**
+     * Adds {@code g} to the gradient of {@code t}: a leaf's {@code .grad}, a captured input, or a pending slot.
+     * {@code owner} is the array behind {@code g} that the engine now owns (g itself, or the base of a view),
+     * or null when g belongs to someone else and must be neither written nor freed.
+     */
+    void accumulate(Tensor t, INDArray g, INDArray owner) {
+        if (t.isLeaf()) {
+            if (captured == null) {
+                t.accumulateGrad(g, owner);
+            } else if (captured.containsKey(t)) {
+                INDArray prev = captured.get(t);
+                captured.put(t, prev == null ? g.dup() : prev.addi(g));
+                Memory.release(owner);
+            } else {
+                Memory.release(owner);
+            }
+            return;
+        }
+        Slot slot = pending.get(t);
+        if (slot == null) {
+            slot = new Slot();
+            slot.grad = g;
+            slot.owner = owner;
+            pending.put(t, slot);
+        } else if (slot.owner != null) {
+            slot.grad.addi(g);
+            Memory.release(owner);
+        } else if (owner != null) {
+            slot.grad = g.addi(slot.grad);
+            slot.owner = owner;
+        } else {
+            slot.grad = slot.grad.add(g);
+            slot.owner = slot.grad;
+        }
+    }
+
+    /** Non-leaf tensors reachable from the roots, every tensor after the inputs it was made from. */
+    private static List<Tensor> topologicalOrder(List<Tensor> roots) {
+        List<Tensor> order = new ArrayList<>();
+        Set<Tensor> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();   // {tensor, next input index}
+        for (Tensor root : roots) {
+            if (root.isLeaf() || !visited.add(root)) {
+                continue;
+            }
+            stack.push(new Object[] {root, 0});
+            while (!stack.isEmpty()) {
+                Object[] top = stack.peek();
+                Tensor t = (Tensor) top[0];
+                Tensor[] inputs = t.node().inputs();
+                int next = (Integer) top[1];
+                if (next < inputs.length) {
+                    top[1] = next + 1;
+                    Tensor in = inputs[next];
+                    if (!in.isLeaf() && in.requiresGrad() && visited.add(in)) {
+                        stack.push(new Object[] {in, 0});
+                    }
+                } else {
+                    stack.pop();
+                    order.add(t);
+                }
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** A tape entry: which op made a tensor, from which inputs (at which versions), and how to go back. */
+final class Node {
+    private final String op;
+    private final Tensor[] inputs;
+    private final int[] versions;
+    private Backward backward;
+    private INDArray[] saved;
+
+    Node(String op, Tensor[] inputs, INDArray[] saved, Backward backward) {
+        this.op = op;
+        this.inputs = inputs;
+        this.saved = saved;
+        this.backward = backward;
+        this.versions = new int[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            versions[i] = inputs[i].version();
+        }
+    }
+
+    String op() {
+        return op;
+    }
+
+    Tensor[] inputs() {
+        return inputs;
+    }
+
+    INDArray[] saved() {
+        return saved;
+    }
+
+    /** The backward, after checking that no input was changed in place since the forward saved it. */
+    Backward backward() {
+        if (backward == null) {
+            throw new IllegalStateException("backward through op '" + op + "' a second time: the graph was released"
+                + " after the first backward (pass retainGraph = true to Autograd.backward to keep it)");
+        }
+        for (int i = 0; i < inputs.length; i++) {
+            if (inputs[i].version() != versions[i]) {
+                throw new IllegalStateException("op '" + op + "' saved input " + i + " for backward, but it was modified"
+                    + " in place afterwards (version " + versions[i] + " -> " + inputs[i].version() + ")");
+            }
+        }
+        return backward;
+    }
+
+    /** Drops the backward closure and frees the arrays saved only for it. */
+    void free() {
+        backward = null;
+        if (saved != null) {
+            for (INDArray s : saved) {
+                Memory.release(s);
+            }
+            saved = null;
+        }
+    }
+}

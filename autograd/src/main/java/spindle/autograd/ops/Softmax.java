@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.ops;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import spindle.autograd.Memory;
+import spindle.autograd.Tape;
+import spindle.autograd.Tensor;
+
+/** Softmax and log-softmax along one dim, each a fused node with a hand-written backward. */
+public final class Softmax {
+    private Softmax() {}
+
+    /** y = exp(x) / sum(exp(x)) along {@code dim}; d/dx = y * (g - sum(g * y, dim)). */
+    public static Tensor softmax(Tensor x, int dim) {
+        int d = Reductions.dim("softmax", x, dim);
+        // exp of the log-softmax: ND4J's own softmax op returns NaN for rows like [-1000, -1002], its
+        // log_softmax subtracts the row max and does not.
+        INDArray y = Transforms.exp(logSoftmaxValue(x.value(), d), false);
+        return Tape.record("softmax", y, g -> {
+            INDArray gy = g.out().mul(y);
+            INDArray s = gy.sum(true, d);
+            Memory.release(gy);
+            g.add(0, g.out().sub(s).muli(y));
+            Memory.release(s);
+        }, x);
+    }
+
+    /** y = x - log(sum(exp(x))) along {@code dim}, computed stably; d/dx = g - exp(y) * sum(g, dim). */
+    public static Tensor logSoftmax(Tensor x, int dim) {
+        int d = Reductions.dim("logSoftmax", x, dim);
+        INDArray y = logSoftmaxValue(x.value(), d);
+        return Tape.record("log_softmax", y, g -> {
+            INDArray s = g.out().sum(true, d);
+            g.add(0, Transforms.exp(y, true).muli(s).rsubi(g.out()));
+            Memory.release(s);
+        }, x);
+    }
+
+    /**
+     * A fresh log-softmax of {@code x} along {@code dim}. The op is called through the builder because the
+     * LogSoftMax(INDArray, int) constructor of ND4J 1.0.0-M2.1 drops the dim and always uses the last one.
+     */
+    static INDArray logSoftmaxValue(INDArray x, int dim) {
+        return Nd4j.exec(DynamicCustomOp.builder("log_softmax").addInputs(x).addIntegerArguments(dim).build())[0];
+    }
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static spindle.autograd.ops.Elementwise.add;
+import static spindle.autograd.ops.Elementwise.mul;
+import static spindle.autograd.ops.Elementwise.sub;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The tape's contract: accumulation, seeds, scopes, detach, grad(), in-place checks and release. */
+class AutogradTest {
+    private static Tensor vec(double... v) {
+        return Tensor.of(Nd4j.create(v, new long[] {v.length}, DataType.DOUBLE)).requiresGrad(true);
+    }
+
+
+    @Test
+    void backwardAccumulatesAcrossCallsUntilZeroGrad() {
+        Tensor x = vec(2);
+        mul(x, x).backward();
+        mul(x, x).backward();
+        assertEquals(8.0, x.grad().getDouble(0), 0);   // 2 * (2x) at x = 2
+        x.zeroGrad();
+        assertNull(x.grad());
+        mul(x, x).backward();
+        assertEquals(4.0, x.grad().getDouble(0), 0);
+    }
+
+    @Test
+    void productOfSumsHasTheHandComputedGradient() {
+        Tensor x = vec(1, 2, 3);
+        Tensor y = vec(4, 5, 6);
+        mul(add(x, y), x).backward(Nd4j.ones(DataType.DOUBLE, 3));   // d/dx = 2x + y, d/dy = x
+        assertArrayEquals(new double[] {6, 9, 12}, x.grad().toDoubleVector(), 0);
+        assertArrayEquals(new double[] {1, 2, 3}, y.grad().toDoubleVector(), 0);
+    }
+
+    @Test
+    void nonScalarBackwardNeedsASeed() {
+        Tensor x = vec(1, 2);
+        Tensor y = mul(x, x);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, y::backward);
+        assertTrue(e.getMessage().contains("seed"), e.getMessage());
+        INDArray wrong = Nd4j.ones(DataType.DOUBLE, 3);
+        e = assertThrows(IllegalArgumentException.class, () -> y.backward(wrong));
+        assertTrue(e.getMessage().contains("[3]") && e.getMessage().contains("[2]"), e.getMessage());
+    }
+
+    @Test
+    void noGradScopeRecordsNothingAndRestoresTheMode() {
+        Tensor x = vec(3);
+        Tensor y;
+        try (GradMode.Scope off = GradMode.disable()) {
+            y = mul(x, x);
+            try (GradMode.Scope on = GradMode.enable()) {
+                assertTrue(mul(x, x).requiresGrad());
+            }
+            assertFalse(GradMode.isEnabled());
+        }
+        assertTrue(GradMode.isEnabled());
+        assertFalse(y.requiresGrad());
+        assertTrue(y.isLeaf());
+        assertThrows(IllegalStateException.class, y::backward);
+    }
+
+    @Test
+    void detachCutsTheGraph() {
+        Tensor x = vec(3);
+        Tensor y = mul(mul(x, x).detach(), x);   // d/dx = x^2 (the detached factor is a constant)
+        y.backward();
+        assertEquals(9.0, x.grad().getDouble(0), 0);
+    }
+
+    @Test
+    void gradReturnsGradientsWithoutTouchingDotGrad() {
+        Tensor x = vec(1, 2);
+        Tensor y = vec(5, 7);
+        Tensor unused = vec(1);
+        Tensor z = mul(x, y);
+        List<INDArray> g = Autograd.grad(List.of(z), List.of(x, unused), List.of(Nd4j.ones(DataType.DOUBLE, 2)), false);
+        assertArrayEquals(new double[] {5, 7}, g.get(0).toDoubleVector(), 0);
+        assertArrayEquals(new double[] {0}, g.get(1).toDoubleVector(), 0);
+        assertNull(x.grad());
+        assertNull(y.grad());
+    }
+
+    @Test
+    void gradWithRespectToAnIntermediate() {
+        Tensor x = vec(2);
+        Tensor h = mul(x, x);
+        Tensor z = mul(h, x);     // z = h * x, dz/dh = x
+        assertEquals(2.0, Autograd.grad(z, h).get(0).getDouble(0), 0);
+    }
+
+    @Test
+    void inPlaceChangeOfASavedInputFailsAndNamesTheOp() {
+        Tensor x = vec(1, 2);
+        Tensor y = mul(x, x);
+        try (GradMode.Scope off = GradMode.disable()) {
+            x.mutate(v -> v.addi(1));
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> y.backward(Nd4j.ones(DataType.DOUBLE, 2)));
+        assertTrue(e.getMessage().contains("'mul'") && e.getMessage().contains("modified in place"), e.getMessage());
+    }
+
+    @Test
+    void inPlaceChangeOfAParameterNeedsNoGradMode() {
+        Tensor x = vec(1);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> x.mutate(v -> v.addi(1)));
+        assertTrue(e.getMessage().contains("GradMode.disable"), e.getMessage());
+    }
+
+    @Test
+    void secondBackwardThroughAReleasedGraphFails() {
+        Tensor x = vec(1);
+        Tensor y = mul(x, x);
+        y.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("second time"), e.getMessage());
+    }
+
+    @Test
+    void retainGraphAllowsASecondBackward() {
+        Tensor x = vec(3);
+        Tensor y = mul(x, x);
+        Autograd.backward(y, null, true);
+        Autograd.backward(y, null, false);
+        assertEquals(12.0, x.grad().getDouble(0), 0);
+    }
+
+    @Test
+    void intermediatesAreReleasedAfterBackwardUnlessKept() {
+        Tensor x = vec(1, 2);
+        Tensor h = mul(x, x);
+        Tensor kept = add(x, x).keep();
+        Tensor z = sub(mul(h, kept), x);
+        INDArray hValue = h.value();
+        z.backward(Nd4j.ones(DataType.DOUBLE, 2));
+        assertTrue(hValue.wasClosed(), "the intermediate's off-heap buffer is freed at backward, not at GC");
+        IllegalStateException e = assertThrows(IllegalStateException.class, h::value);
+        assertTrue(e.getMessage().contains("'mul'") && e.getMessage().contains("keep()"), e.getMessage());
+        assertArrayEquals(new double[] {2, 4}, kept.value().toDoubleVector(), 0);
+        assertArrayEquals(new double[] {1, 14}, z.value().toDoubleVector(), 0);   // the root stays readable
+        assertArrayEquals(new double[] {1, 2}, x.value().toDoubleVector(), 0);    // leaves are never freed
+    }
+
+    @Test
+    void requiresGradCannotBeSetOnAnOpOutput() {
+        Tensor y = mul(vec(1), vec(2));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> y.requiresGrad(false));
+        assertTrue(e.getMessage().contains("detach"), e.getMessage());
+    }
+
+    @Test
+    void passThroughGradientsIntoIntermediatesAreNotFreedEarly() {
+        Tensor x = vec(1, 2);
+        Tensor y = vec(3, 4);
+        Tensor z = mul(add(mul(x, x), y), y);   // dz/dx = 2xy, dz/dy = x^2 + 2y
+        z.backward(Nd4j.ones(DataType.DOUBLE, 2));
+        assertArrayEquals(new double[] {6, 16}, x.grad().toDoubleVector(), 0);
+        assertArrayEquals(new double[] {7, 12}, y.grad().toDoubleVector(), 0);
+    }
+
+    @Test
+    void oneIntermediateUsedTwiceThroughAddGetsBothContributions() {
+        Tensor x = vec(1, 3);
+        Tensor h = mul(x, x);
+        Tensor z = mul(add(h, h), add(h, x));   // z = 2h(h + x) = 2x^4 + 2x^3, dz/dx = 8x^3 + 6x^2
+        z.backward(Nd4j.ones(DataType.DOUBLE, 2));
+        assertArrayEquals(new double[] {14, 270}, x.grad().toDoubleVector(), 0);
+    }
+}
