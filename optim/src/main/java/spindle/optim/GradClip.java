@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.optim;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.Tensor;
+
+/** Gradient clipping applied between backward and the optimizer step. */
+public final class GradClip {
+    private GradClip() {}
+
+    /**
+     * Scales all gradients together so that their joint L2 norm is at most {@code maxNorm}, as
+     * torch.nn.utils.clip_grad_norm_: total = sqrt(sum_i ||g_i||^2), and when c = maxNorm / (total + 1e-6)
+     * is below 1 every gradient is multiplied by c. Returns the total before clipping (0 without gradients);
+     * null gradients are skipped, and a NaN total leaves the gradients unchanged, so check the result.
+     */
+    public static double clipGlobalNorm(Iterable<Tensor> params, double maxNorm) {
+        Check.positive(maxNorm, "GradClip.clipGlobalNorm", "maxNorm");
+        double sumSquares = 0;
+        for (Tensor p : params) {
+            INDArray g = p.grad();
+            if (g != null) {
+                double n = g.norm2Number().doubleValue();
+                sumSquares += n * n;
+            }
+        }
+        double total = Math.sqrt(sumSquares);
+        double coef = maxNorm / (total + 1e-6);
+        if (coef < 1) {
+            for (Tensor p : params) {
+                INDArray g = p.grad();
+                if (g != null) {
+                    g.muli(coef);
+                }
+            }
+        }
+        return total;
+    }
+}
