@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Keeps every main source file of every module within the code budget of STYLE.md G13: comments and
+ * blank lines are free, code is not. Runs from recipes, the last module of the reactor, over all of them.
+ */
+class SourceBudgetTest {
+    private static final int MAX_CODE_LINES = 300;
+
+    @Test
+    void everySourceFileOfEveryModuleFitsTheBudget() throws IOException {
+        Path root = Path.of("..").toAbsolutePath().normalize();
+        List<Path> sources;
+        try (Stream<Path> files = Files.walk(root)) {
+            sources = files.filter(p -> p.toString().endsWith(".java"))
+                .filter(p -> p.toString().contains("/src/main/java/"))
+                .toList();
+        }
+        assertFalse(sources.isEmpty(), "no sources found under " + root);
+        List<String> over = sources.stream()
+            .filter(p -> codeLines(p) > MAX_CODE_LINES)
+            .map(p -> root.relativize(p) + ": " + codeLines(p) + " code lines")
+            .toList();
+        assertTrue(over.isEmpty(), "split these files (limit " + MAX_CODE_LINES + "): " + over);
+    }
+
+    /** Lines that are not blank and not comments. */
+    private static long codeLines(Path p) {
+        try (Stream<String> lines = Files.lines(p)) {
+            return lines.map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("//") && !l.startsWith("*") && !l.startsWith("/*"))
+                .count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
