@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers;
+
+import static spindle.autograd.ops.Elementwise.addScalar;
+import static spindle.autograd.ops.Elementwise.mul;
+import static spindle.autograd.ops.Elementwise.rsqrt;
+import static spindle.autograd.ops.Reductions.mean;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import spindle.autograd.Tensor;
+
+/** y = x / sqrt(mean(x², last dim) + eps) * weight, as Llama's RMSNorm; key "weight", initialised to ones. */
+public final class RmsNorm extends Layer {
+    private final Tensor weight;
+    private final double eps;
+
+    public RmsNorm(int dim, double eps, DataType dtype) {
+        Check.positive(dim, "hidden_size");
+        if (!(eps > 0)) {
+            throw new IllegalArgumentException("rms_norm_eps must be positive but is " + eps);
+        }
+        weight = param("weight", Init.ones().create(dtype, dim));
+        this.eps = eps;
+    }
+
+    /** x [..., dim] → same shape. */
+    @Override
+    public Tensor forward(Tensor x) {
+        int last = x.rank() - 1;
+        return mul(mul(x, rsqrt(addScalar(mean(mul(x, x), true, last), eps))), weight);
+    }
+
+    public Tensor weight() {
+        return weight;
+    }
+
+    public double eps() {
+        return eps;
+    }
+}
