@@ -4,6 +4,7 @@ package spindle.layers.attention;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.RopeLayout;
 import spindle.layers.Init;
@@ -34,11 +35,13 @@ final class MlaFixtures {
         var mla = new MultiHeadLatentAttention(dims, rope(dims, dtype),
             LinearFactory.plain(dtype, Init.normal(0, 0.4, rng.split())), dtype);
         // RMSNorm weights start at one; random ones make a mix-up of the two norms visible.
-        mla.namedParameters().forEach((name, p) -> {
-            if (name.endsWith("layernorm.weight")) {
-                p.mutate(v -> v.assign(Init.uniform(0.5, rng.split()).create(dtype, v.shape()).addi(1.0)));
-            }
-        });
+        try (GradMode.Scope off = GradMode.disable()) {
+            mla.namedParameters().forEach((name, p) -> {
+                if (name.endsWith("layernorm.weight")) {
+                    p.mutate(v -> v.assign(Init.uniform(0.5, rng.split()).create(dtype, v.shape()).addi(1.0)));
+                }
+            });
+        }
         return mla;
     }
 

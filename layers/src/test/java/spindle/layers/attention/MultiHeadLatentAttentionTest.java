@@ -103,11 +103,10 @@ class MultiHeadLatentAttentionTest {
         Tensor x = MlaFixtures.random(42, 1, 4, WITH_Q_LORA.hidden());
         INDArray full = mla.forward(x, null).value();
         MlaCache cache = mla.newCache();
-        Tensor first = mla.forward(Shapes.narrow(x, 1, 0, 3), cache);
-        Tensor last = mla.forward(Shapes.narrow(x, 1, 3, 1), cache);
+        mla.forward(Shapes.narrow(x, 1, 0, 3), cache);
+        Tensor last = mla.forward(Shapes.narrow(x, 1, 3, 1), cache).keep();
         Reductions.sum(last).backward();
         assertClose("last token", full.get(all(), interval(3, 4), all()), last.value(), 1e-12);
-        assertTrue(first.value().length() > 0);
         assertTrue(mla.namedParameters().get("kv_a_proj_with_mqa.weight").grad() != null,
             "the new token's key reaches kv_a_proj_with_mqa");
     }
