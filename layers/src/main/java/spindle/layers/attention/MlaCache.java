@@ -14,19 +14,27 @@ import spindle.autograd.Tensor;
  * The generation cache of one {@link MultiHeadLatentAttention} layer, in one of the two {@link MlaCacheForm}s.
  * It holds its own copies of the cached arrays, all of shape [B, heads, S, width] along the token dim S:
  * keys and values for {@link MlaCacheForm#NAIVE}, one [B, 1, S, kv_lora_rank + qk_rope_head_dim] latent for
- * {@link MlaCacheForm#ABSORBED}, which also keeps kv_b_proj's absorbed weights once computed.
+ * {@link MlaCacheForm#ABSORBED}, which also keeps kv_b_proj's absorbed weights once computed (they are
+ * constants: no gradient reaches kv_b_proj through the absorbed form, which is for generation).
  */
 public final class MlaCache implements AttentionCache {
+    private final MultiHeadLatentAttention owner;
     private final MlaCacheForm form;
     private final long numbersPerToken;
     private final INDArray[] streams;
     private INDArray[] absorbed;
     private long length;
 
-    MlaCache(MlaCacheForm form, long numbersPerToken, int streamCount) {
+    MlaCache(MultiHeadLatentAttention owner, MlaCacheForm form, long numbersPerToken, int streamCount) {
+        this.owner = owner;
         this.form = form;
         this.numbersPerToken = numbersPerToken;
         this.streams = new INDArray[streamCount];
+    }
+
+    /** The layer this cache belongs to: each layer of a model keeps its own. */
+    public MultiHeadLatentAttention owner() {
+        return owner;
     }
 
     public MlaCacheForm form() {

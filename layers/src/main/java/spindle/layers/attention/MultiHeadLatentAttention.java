@@ -124,7 +124,7 @@ public final class MultiHeadLatentAttention extends SelfAttention {
 
     /** An empty cache of the given form; its {@link MlaCache#numbersPerToken()} is {@link #cacheNumbersPerToken}. */
     public MlaCache newCache(MlaCacheForm form) {
-        return new MlaCache(form, cacheNumbersPerToken(dims, form), form == MlaCacheForm.NAIVE ? 2 : 1);
+        return new MlaCache(this, form, cacheNumbersPerToken(dims, form), form == MlaCacheForm.NAIVE ? 2 : 1);
     }
 
     /**
@@ -144,10 +144,9 @@ public final class MultiHeadLatentAttention extends SelfAttention {
             throw new IllegalArgumentException("MultiHeadLatentAttention.forward: cache is a "
                 + cache.getClass().getSimpleName() + "; pass one from this layer's newCache()");
         }
-        if (own.numbersPerToken() != cacheNumbersPerToken(dims, own.form())) {
-            throw new IllegalArgumentException("MultiHeadLatentAttention.forward: the cache holds "
-                + own.numbersPerToken() + " numbers per token but this layer's " + own.form() + " form needs "
-                + cacheNumbersPerToken(dims, own.form()) + "; it belongs to another layer");
+        if (own.owner() != this) {
+            throw new IllegalArgumentException("MultiHeadLatentAttention.forward: the cache belongs to another layer;"
+                + " each layer needs its own cache from its newCache()");
         }
         return own;
     }
