@@ -63,6 +63,10 @@ public final class MultiHeadLatentAttention extends SelfAttention {
         if (dims == null || rope == null || linears == null || dtype == null) {
             throw new IllegalArgumentException("MultiHeadLatentAttention: dims, rope, linears and dtype must not be null");
         }
+        if (rope.rotaryDim() != dims.qkRopeHeadDim()) {
+            throw new IllegalArgumentException("MultiHeadLatentAttention: the rope rotates " + rope.rotaryDim()
+                + " channels but qk_rope_head_dim is " + dims.qkRopeHeadDim());
+        }
         this.dims = dims;
         this.rope = rope;
         this.dtype = dtype;

@@ -18,15 +18,20 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
 import spindle.autograd.ops.Reductions;
+import spindle.layers.Rope;
 
 /**
  * The float64 training forward and its gradients equal torch_ref.py's MLAttention (shared/bench, found by
- * walking up from the working directory) within 1e-12, with and without q_lora_rank. Skips without PyTorch
+ * walking up from the working directory) within 1e-12, with and without q_lora_rank, given the same RoPE
+ * tables (their parity with torch_ref is RopeTest's). Skips without PyTorch
  * or torch_ref.py unless SPINDLE_REQUIRE_TORCH=1.
  */
 class MlaTorchParityTest {
@@ -52,8 +57,10 @@ class MlaTorchParityTest {
         Path out = dir.resolve("output-q" + d.qLoraRank() + ".json");
         Map<String, Object> params = new LinkedHashMap<>();
         mla.namedParameters().forEach((n, p) -> params.put(n, entry(p.value())));
+        Rope rope = MlaFixtures.rope(d, DataType.DOUBLE);     // the same tables as the layer's own rope
+        INDArrayIndex[] rows = {NDArrayIndex.interval(0, x.size(1)), NDArrayIndex.all()};
         JSON.writeValue(in.toFile(), Map.of("config", hfConfig(d), "params", params, "x", entry(x.value()),
-            "seed", entry(seed.value())));
+            "seed", entry(seed.value()), "cos", entry(rope.cos().get(rows)), "sin", entry(rope.sin().get(rows))));
         PyTorch.run(SCRIPT, 300, torchRef.toString(), in.toString(), out.toString());
 
         JsonNode ref = JSON.readTree(out.toFile());
