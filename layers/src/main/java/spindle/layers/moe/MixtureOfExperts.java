@@ -86,7 +86,7 @@ public final class MixtureOfExperts extends Module {
         long n = (long) b * t;
         Tensor flat = reshape(x, n, c.hidden());
         Router.Routing r = gate.route(flat);
-        long[] indices = r.indices().value().reshape('c', n * c.topK()).toLongVector();
+        long[] indices = r.indices().value().reshape('c', new long[] {n * c.topK()}).toLongVector();
         Dispatch d = Dispatch.of(indices, c.topK(), c.nRoutedExperts(), isTraining() ? c.capacity(n) : 0);
         Tensor y = routedExperts(flat, r.weights(), d);
         if (sharedExperts != null) {

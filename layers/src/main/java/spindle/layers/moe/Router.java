@@ -128,7 +128,7 @@ public final class Router extends Module {
         long n = key.size(0);
         int groups = c.nGroup();
         long per = c.nRoutedExperts() / groups;
-        INDArray grouped = key.reshape('c', n, groups, per);
+        INDArray grouped = key.reshape('c', new long[] {n, groups, per});
         INDArray groupScore = c.scoring() == RouterScore.SIGMOID && per > 1
             ? TopK.topK(Tensor.of(grouped), 2).values().value().sum(2)
             : grouped.max(2);
@@ -137,6 +137,6 @@ public final class Router extends Module {
         INDArray penalty = oneHot.sum(1).rsubi(1.0).muli(-EXCLUDED);                         // [N, G]: 0 or -EXCLUDED
         INDArray out = Nd4j.createUninitialized(key.dataType(), n, groups, per);
         Broadcast.add(grouped, penalty, out, 0, 1);
-        return out.reshape('c', n, (long) groups * per);
+        return out.reshape('c', new long[] {n, (long) groups * per});
     }
 }
