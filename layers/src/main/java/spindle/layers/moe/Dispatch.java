@@ -2,14 +2,16 @@
 package spindle.layers.moe;
 
 /**
- * Which (token, slot) pairs each expert processes, expert by expert. Within an expert the tokens are in
- * increasing order, so that a capacity limit keeps the earliest tokens and drops the later ones.
+ * Which tokens each expert processes, expert by expert, and where each (token, slot) finds its expert's
+ * output. Within an expert the tokens are in increasing order, so that a capacity limit keeps the earliest
+ * tokens and drops the later ones.
  *
- * <p>{@code tokens[start[e] .. start[e + 1])} are expert e's tokens and {@code slots} the matching flat
- * positions token * K + slot in the [N, K] routing weights; {@code routed[e]} counts the slots routed to e
- * before the capacity limit.
+ * <p>{@code tokens[start[e] .. start[e + 1])} are expert e's tokens; stacking the experts' outputs in that
+ * order gives M = start[E] rows, and {@code rowOfSlot[token * K + slot]} is the row of that slot's output, or M
+ * (one row past the last) for a dropped slot. {@code routed[e]} counts the slots routed to e before the
+ * capacity limit.
  */
-record Dispatch(long[] tokens, long[] slots, int[] start, long[] routed) {
+record Dispatch(long[] tokens, int[] start, long[] rowOfSlot, long[] routed) {
 
     /**
      * @param indices [N * K] chosen experts, token-major
@@ -25,22 +27,29 @@ record Dispatch(long[] tokens, long[] slots, int[] start, long[] routed) {
             long kept = capacity > 0 ? Math.min(routed[e], capacity) : routed[e];
             start[e + 1] = start[e] + (int) kept;
         }
-        long[] tokens = new long[start[experts]];
-        long[] slots = new long[start[experts]];
+        int m = start[experts];
+        long[] tokens = new long[m];
+        long[] rowOfSlot = new long[indices.length];
         int[] next = start.clone();
         for (int p = 0; p < indices.length; p++) {
             int e = (int) indices[p];
-            if (next[e] < start[e + 1]) {   // else expert e is full: this slot is dropped
+            if (next[e] < start[e + 1]) {
                 tokens[next[e]] = p / topK;
-                slots[next[e]] = p;
-                next[e]++;
+                rowOfSlot[p] = next[e]++;
+            } else {   // expert e is full: this slot is dropped
+                rowOfSlot[p] = m;
             }
         }
-        return new Dispatch(tokens, slots, start, routed);
+        return new Dispatch(tokens, start, rowOfSlot, routed);
     }
 
     /** Slots expert e keeps. */
     int kept(int e) {
         return start[e + 1] - start[e];
+    }
+
+    /** Slots kept by all experts together (M). */
+    int keptTotal() {
+        return start[start.length - 1];
     }
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.moe;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
+import spindle.autograd.ops.Shapes;
 import spindle.layers.Init;
 import spindle.layers.LinearFactory;
 
@@ -39,28 +42,42 @@ final class MoeFixtures {
     }
 
     /**
-     * The smallest gap, over tokens, between the K-th and the (K+1)-th largest selection key (scores plus bias,
-     * no groups): a gap well above the finite-difference step keeps the top-k choice fixed during a check.
+     * The smallest gap, over tokens, between what top-k selection keeps and what it leaves (group scores at the
+     * topk_group boundary, then keys at the K boundary among the kept groups), recomputed here from the scores
+     * and the bias: a gap well above the finite-difference step keeps the routing fixed during a check.
      */
-    static double topKMargin(MixtureOfExperts moe, Tensor x) {
+    static double routingMargin(MixtureOfExperts moe, Tensor x) {
+        MoeConfig c = moe.config();
+        double[][] keys;
         try (GradMode.Scope off = GradMode.disable()) {
-            Tensor flat = spindle.autograd.ops.Shapes.reshape(x, x.size(0) * x.size(1), x.size(2));
-            double[][] s = moe.gate().route(flat).scores().value().toDoubleMatrix();
-            double margin = Double.POSITIVE_INFINITY;
-            int k = moe.config().topK();
-            for (double[] row : s) {
-                double[] sorted = row.clone();
-                if (moe.gate().bias() != null) {
-                    for (int i = 0; i < sorted.length; i++) {
-                        sorted[i] += moe.gate().bias().getDouble(i);
-                    }
-                }
-                java.util.Arrays.sort(sorted);
-                if (k < sorted.length) {
-                    margin = Math.min(margin, sorted[sorted.length - k] - sorted[sorted.length - k - 1]);
-                }
-            }
-            return margin;
+            Tensor flat = Shapes.reshape(x, x.size(0) * x.size(1), x.size(2));
+            keys = moe.gate().route(flat).scores().value().toDoubleMatrix();
         }
+        int per = c.nRoutedExperts() / c.nGroup();
+        double margin = Double.POSITIVE_INFINITY;
+        for (double[] key : keys) {
+            for (int i = 0; i < key.length && moe.gate().bias() != null; i++) {
+                key[i] += moe.gate().bias().getDouble(i);
+            }
+            double[] group = new double[c.nGroup()];
+            for (int g = 0; g < c.nGroup(); g++) {
+                double[] members = Arrays.copyOfRange(key, g * per, (g + 1) * per);
+                Arrays.sort(members);
+                group[g] = c.scoring() == RouterScore.SIGMOID && per > 1 ? members[per - 1] + members[per - 2]
+                    : members[per - 1];
+            }
+            double[] sortedGroups = group.clone();
+            Arrays.sort(sortedGroups);
+            double cut = sortedGroups[c.nGroup() - c.topkGroup()];
+            if (c.topkGroup() < c.nGroup()) {
+                margin = Math.min(margin, cut - sortedGroups[c.nGroup() - c.topkGroup() - 1]);
+            }
+            double[] allowed = IntStream.range(0, key.length).filter(i -> group[i / per] >= cut)
+                .mapToDouble(i -> key[i]).sorted().toArray();
+            if (c.topK() < allowed.length) {
+                margin = Math.min(margin, allowed[allowed.length - c.topK()] - allowed[allowed.length - c.topK() - 1]);
+            }
+        }
+        return margin;
     }
 }
