@@ -16,12 +16,25 @@ import me.tongfei.progressbar.ProgressBarStyle;
  */
 public final class ConsoleLogger implements MetricLogger {
     private final PrintStream out;
+    private final int width;
     private ProgressBar bar;
     private String evalPart = "";
 
-    /** Draws on {@code out}, usually System.err so that the bar does not mix with a program's output. */
+    /**
+     * Draws on {@code out}, usually System.err so that the bar does not mix with a program's output, as wide
+     * as the terminal (80 columns when there is none: the metrics may then be cut).
+     */
     public ConsoleLogger(PrintStream out) {
+        this(out, -1);
+    }
+
+    /** Draws lines of at most {@code width} characters on {@code out} (-1: the terminal's width). */
+    public ConsoleLogger(PrintStream out, int width) {
+        if (width != -1 && width < 40) {
+            throw new IllegalArgumentException("console width must be -1 (terminal) or >= 40, got " + width);
+        }
         this.out = out;
+        this.width = width;
     }
 
     @Override
@@ -33,7 +46,7 @@ public final class ConsoleLogger implements MetricLogger {
             .startsFrom(firstStep, Duration.ZERO)   // a resumed run's ETA counts only the steps left
             .setStyle(ProgressBarStyle.ASCII)
             .setUpdateIntervalMillis(500)
-            .setConsumer(new ConsoleProgressBarConsumer(out))
+            .setConsumer(new ConsoleProgressBarConsumer(out, width))
             .build();
     }
 

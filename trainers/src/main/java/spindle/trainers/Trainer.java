@@ -41,12 +41,12 @@ public final class Trainer {
     private final LrSchedule schedule;
     private final Objective objective;
     private final TrainerOptions options;
-    private final TrainingRandom random;
     private final List<MetricLogger> loggers = new ArrayList<>();
     private final List<Callback> callbacks = new ArrayList<>();
     private Checkpointer checkpointer;
     private Map<String, Object> config = Map.of();
     private AnomalyDetector anomaly = AnomalyDetector.NONE;
+    private TrainingRandom random = new TrainingRandom(0);
     private long step;
     private long peakRss;
     private boolean stopRequested;
@@ -58,7 +58,6 @@ public final class Trainer {
         this.schedule = Objects.requireNonNull(schedule, "schedule");
         this.objective = Objects.requireNonNull(objective, "objective");
         this.options = Objects.requireNonNull(options, "options");
-        this.random = new TrainingRandom(options.seed());
     }
 
     /** Adds a logger; it is closed when {@link #fit} ends. */
@@ -82,6 +81,15 @@ public final class Trainer {
     /** The run's configuration (e.g. the recipe's parsed YAML), saved as JSON in every checkpoint. */
     public Trainer setConfig(Map<String, Object> runConfig) {
         this.config = new LinkedHashMap<>(runConfig);
+        return this;
+    }
+
+    /**
+     * The randomness the objective draws from (dropout seeds); the trainer saves and restores its position
+     * so a resumed run draws the same numbers. Without one, an unused source with seed 0 is saved.
+     */
+    public Trainer setRandom(TrainingRandom r) {
+        this.random = Objects.requireNonNull(r, "random");
         return this;
     }
 
@@ -276,7 +284,7 @@ public final class Trainer {
         return step;
     }
 
-    /** The run's randomness: objectives draw dropout seeds from it so that a resume repeats them. */
+    /** The run's randomness (see {@link #setRandom}). */
     public TrainingRandom random() {
         return random;
     }
