@@ -69,7 +69,7 @@ public final class LossCurvePlot implements MetricLogger {
         }
         Path dir = png.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".loss-", ".png");
+        Path tmp = dir.resolve("." + png.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         try (OutputStream out = Files.newOutputStream(tmp)) {
             BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
         }
