@@ -99,10 +99,7 @@ public final class Checkpointer {
         writeSynced(tmp.resolve(OPTIMIZER_JSON), optimizer.state().toJson());
         writeSynced(tmp.resolve(CONFIG), JSON.writeValueAsString(config));
         writeSynced(tmp.resolve(TRAINER_STATE), state.toJson());   // last: its presence marks a full write
-        for (String f : List.of(MODEL, OPTIMIZER)) {
-            sync(tmp.resolve(f));
-        }
-        sync(tmp);
+        sync(tmp);   // Safetensors.write already forced its own files to disk
         Path target = dir.resolve(name);
         if (Files.exists(target)) {   // the same step saved again: move the old one out of the way first
             Files.move(target, dir.resolve(TEMP_PREFIX + "replaced-" + name), StandardCopyOption.ATOMIC_MOVE);

@@ -227,7 +227,9 @@ public final class Trainer {
 
     /** Restores model, optimizer, schedule position, data position and randomness from {@code c}. */
     public void resumeFrom(Checkpoint c, DataLoader train) throws IOException {
-        model.loadStateDict(c.modelState(), true);
+        try (GradMode.Scope off = GradMode.disable()) {   // loading assigns parameters in place
+            model.loadStateDict(c.modelState(), true);
+        }
         optimizer.loadState(c.optimizerState(), c.optimizerTensors());
         TrainerState s = c.state();
         train.restore(s.data());
