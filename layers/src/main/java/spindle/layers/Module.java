@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 
 /**
@@ -120,20 +121,23 @@ public abstract class Module {
                 + report.describe());
         }
         Map<String, Tensor> byKey = namedParameters();
-        own.forEach((key, target) -> {
-            INDArray source = state.get(key);
-            if (source == null || !Arrays.equals(source.shape(), target.shape())) {
-                return;
-            }
-            INDArray converted = source.dataType() == target.dataType() ? source : source.castTo(target.dataType());
-            Tensor p = byKey.get(key);
-            if (p != null) {
-                p.mutate(v -> v.assign(converted));
-            } else {
-                target.assign(converted);
-            }
-        });
+        try (GradMode.Scope off = GradMode.disable()) {
+            own.forEach((key, target) -> copyInto(target, state.get(key), byKey.get(key)));
+        }
         return report;
+    }
+
+    /** Copies one matching entry; a parameter goes through mutate so saved-tensor checks see the change. */
+    private static void copyInto(INDArray target, INDArray source, Tensor param) {
+        if (source == null || !Arrays.equals(source.shape(), target.shape())) {
+            return;
+        }
+        INDArray converted = source.dataType() == target.dataType() ? source : source.castTo(target.dataType());
+        if (param != null) {
+            param.mutate(v -> v.assign(converted));
+        } else {
+            target.assign(converted);
+        }
     }
 
     /** Training mode for this module and its descendants (dropout active, MoE capacity drops tokens). */
