@@ -3,17 +3,34 @@ package spindle.recipes;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import spindle.recipes.config.RecipeConfig;
 
 /** Entry point of {@code ./spindle}: dispatches to one subcommand per job. */
 @Command(name = "spindle", mixinStandardHelpOptions = true, version = "spindle 0.1.0",
     description = "Train and fine-tune models on the JVM.",
-    subcommands = {Demo.class, Bench.class, Parity.class, OpOverhead.class, CommandLine.HelpCommand.class})
+    subcommands = {Pretrain.class, Generate.class, Bench.class, Parity.class, Demo.class, OpOverhead.class, CommandLine.HelpCommand.class})
 public final class Spindle implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Spindle()).execute(args));
+        CommandLine cli = new CommandLine(new Spindle());
+        // Configured recipes list their keys and defaults under --help.
+        cli.getSubcommands().values().forEach(sub -> {
+            if (sub.getCommand() instanceof ConfiguredRecipe recipe) {
+                sub.getCommandSpec().usageMessage().footer("%n" + RecipeConfig.help(recipe.keys()).replace("%", "%%"));
+            }
+        });
+        // Bad input (a config key, a file, a shape) is reported in one line, without a stack trace.
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException || e instanceof java.io.IOException
+                || e instanceof java.io.UncheckedIOException) {
+                cmd.getErr().println("spindle " + cmd.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
     }
 
     @Override

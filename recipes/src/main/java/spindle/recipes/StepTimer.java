@@ -76,11 +76,11 @@ final class StepTimer {
         CausalLmOutput out = model.forward(Tensor.of(xy[0]), null);
         long vocab = out.logits().shape()[2];
         Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(xy[1]), -1));
+        double value = ce.item();
         Tensor loss = add(ce, out.balanceLoss());
         loss.backward();
         optimizer.step();
         optimizer.zeroGrad();
-        double value = ce.item();
         loss.close();
         return value;
     }

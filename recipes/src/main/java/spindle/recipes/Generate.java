@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import spindle.data.tokenizer.ByteTokenizer;
+import spindle.data.tokenizer.Tokenizer;
+import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLms;
+import spindle.layers.models.Generator;
+import spindle.layers.models.SamplingOptions;
+
+/** {@code spindle generate}: text from a trained model directory (config.json + model.safetensors). */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+    description = "Generates text from a model directory written by `spindle pretrain` (OUTPUT/model), byte-level.")
+final class Generate implements Callable<Integer> {
+    @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default: ${DEFAULT-VALUE}).")
+    private Path modelDir;
+
+    @Option(names = "--prompt", defaultValue = "Call me Ishmael. ", description = "Prompt text (default: '${DEFAULT-VALUE}').")
+    private String prompt;
+
+    @Option(names = "--max-new-tokens", defaultValue = "200", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    private int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE}).")
+    private double temperature;
+
+    @Option(names = "--top-k", defaultValue = "40", description = "Top-k cut, 0 = off (default: ${DEFAULT-VALUE}).")
+    private int topK;
+
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus cut, 1 = off (default: ${DEFAULT-VALUE}).")
+    private double topP;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Override
+    public Integer call() {
+        CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
+        var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
+            .withSeed(seed);
+        System.out.println(complete(model, new ByteTokenizer(), prompt, options));
+        return 0;
+    }
+
+    /** The prompt and its continuation, decoded. */
+    static String complete(CausalLm model, Tokenizer tokenizer, String prompt, SamplingOptions options) {
+        int[] ids = Generator.generate(model, tokenizer.encode(prompt), options);
+        return tokenizer.decode(ids);
+    }
+
+    static String sample(CausalLm model, Tokenizer tokenizer, String prompt, int maxNewTokens, double temperature,
+                         int topK, long seed) {
+        return complete(model, tokenizer, prompt,
+            SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withSeed(seed));
+    }
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import static spindle.recipes.config.ConfigKey.Type.DOUBLE;
+import static spindle.recipes.config.ConfigKey.Type.INT;
+import static spindle.recipes.config.ConfigKey.Type.STRING;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import spindle.data.DataLoader;
+import spindle.data.LoaderOptions;
+import spindle.data.TextCorpus;
+import spindle.data.tokenizer.ByteTokenizer;
+import spindle.layers.StateFiles;
+import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLms;
+import spindle.optim.AdamW;
+import spindle.optim.AdamWOptions;
+import spindle.optim.LrSchedule;
+import spindle.optim.ParamGroups;
+import spindle.recipes.config.ConfigKey;
+import spindle.recipes.config.RecipeConfig;
+import spindle.trainers.Checkpointer;
+import spindle.trainers.ConsoleLogger;
+import spindle.trainers.CsvLogger;
+import spindle.trainers.FitResult;
+import spindle.trainers.LossCurvePlot;
+import spindle.trainers.TensorBoardLogger;
+import spindle.trainers.Trainer;
+import spindle.trainers.TrainerOptions;
+
+/**
+ * {@code spindle pretrain}: trains a causal LM from scratch on a text, byte-level, with AdamW, warmup + cosine,
+ * checkpoints (resumed automatically), console/CSV/TensorBoard logs and a PNG loss curve; ends with a sample.
+ */
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+    description = {"Pretrains a Llama- or DeepSeek-style model on a text (default: the embedded Moby-Dick), byte-level.",
+        "Writes OUTPUT/checkpoints, OUTPUT/metrics.csv, OUTPUT/tensorboard, OUTPUT/loss.png and OUTPUT/model",
+        "(config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint."})
+final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
+    static final List<ConfigKey> KEYS = List.of(
+        ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
+        ConfigKey.of("data.text", STRING, "moby-dick", "'moby-dick' (embedded) or a UTF-8 text file"),
+        ConfigKey.of("data.seq", INT, 128, "tokens per training sequence"),
+        ConfigKey.of("data.batch", INT, 16, "sequences per batch"),
+        ConfigKey.of("data.val_fraction", DOUBLE, 0.05, "share of the text held out for eval"),
+        ConfigKey.of("train.steps", INT, 600, "optimizer steps"),
+        ConfigKey.of("train.lr", DOUBLE, 3e-3, "peak learning rate"),
+        ConfigKey.of("train.min_lr_ratio", DOUBLE, 0.1, "cosine floor as a share of lr"),
+        ConfigKey.of("train.warmup", INT, 30, "linear warmup steps"),
+        ConfigKey.of("train.weight_decay", DOUBLE, 0.1, "AdamW decay of matrices (rank >= 2)"),
+        ConfigKey.of("train.grad_clip", DOUBLE, 1.0, "global gradient-norm clip (0 = off)"),
+        ConfigKey.of("train.grad_accum", INT, 1, "micro-batches per step"),
+        ConfigKey.of("train.seed", INT, 0, "seed of weights and data order"),
+        ConfigKey.of("train.eval_every", INT, 100, "steps between evals (0 = never)"),
+        ConfigKey.of("train.eval_batches", INT, 4, "batches per eval"),
+        ConfigKey.of("checkpoint.every", INT, 200, "steps between checkpoints"),
+        ConfigKey.of("checkpoint.keep_last", INT, 2, "checkpoints kept"),
+        ConfigKey.of("output.dir", STRING, "runs/pretrain", "where everything is written"),
+        ConfigKey.of("generate.prompt", STRING, "Call me Ishmael. ", "prompt of the final sample"),
+        ConfigKey.of("generate.max_new_tokens", INT, 200, "length of the final sample (0 = none)"),
+        ConfigKey.of("generate.temperature", DOUBLE, 0.8, "sampling temperature (0 = greedy)"),
+        ConfigKey.of("generate.top_k", INT, 40, "top-k cut (0 = off)"));
+
+    @Mixin
+    private RecipeArgs args = new RecipeArgs();
+
+    @Override
+    public List<ConfigKey> keys() {
+        return KEYS;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        RecipeConfig c = args.load(KEYS);
+        Path out = Path.of(c.string("output.dir"));
+        var hf = ModelSpecs.resolve(c.string("model.config"));
+        var tokenizer = new ByteTokenizer();
+        CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, c.integer("train.seed"));
+        if (model.vocabSize() < tokenizer.vocabSize()) {
+            throw new IllegalArgumentException("model.config has vocab_size " + model.vocabSize()
+                + " but the byte tokenizer needs " + tokenizer.vocabSize());
+        }
+        var split = TextCorpus.prepare(Texts.source(c.string("data.text")), Texts.read(c.string("data.text")), tokenizer,
+            out.resolve("data"), c.real("data.val_fraction"));
+        int seq = c.integer("data.seq");
+        int batch = c.integer("data.batch");
+        var train = new DataLoader(split.openTrain().windows(seq), LoaderOptions.of(batch).shuffled(c.integer("train.seed")).dropLast());
+        var val = new DataLoader(split.openVal().windows(seq), LoaderOptions.of(batch).shuffled(1).dropLast());
+        var optimizer = new AdamW(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
+            AdamWOptions.defaults().withLr(c.real("train.lr")));
+        int steps = c.integer("train.steps");
+        var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
+            .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"));
+        var schedule = LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio"));
+        System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
+            hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
+        var trainer = new Trainer(model, optimizer, schedule, LanguageModeling.objective(model), options)
+            .setCheckpointer(new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
+                c.integer("checkpoint.keep_last")))
+            .setConfig(c.values())
+            .addLogger(new ConsoleLogger(System.out))
+            .addLogger(new CsvLogger(out))
+            .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
+            .addLogger(new LossCurvePlot(out.resolve("loss.png")));
+        FitResult result = trainer.fit(train, val);
+        ModelSpecs.writeConfig(hf, out.resolve("model"));
+        StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
+        System.out.printf("final train loss %.4f, eval loss %.4f (unigram entropy of the text %.4f nats/byte)%n",
+            result.losses().isEmpty() ? Double.NaN : result.losses().get(result.losses().size() - 1),
+            result.evalLoss(), Texts.unigramEntropy(split.openTrain()));
+        System.out.println("model written to " + out.resolve("model") + "; TensorBoard: tensorboard --logdir "
+            + out.resolve("tensorboard"));
+        if (c.integer("generate.max_new_tokens") > 0) {
+            System.out.println("sample:\n" + Generate.sample(model, tokenizer, c.string("generate.prompt"),
+                c.integer("generate.max_new_tokens"), c.real("generate.temperature"), c.integer("generate.top_k"),
+                c.integer("train.seed")));
+        }
+        return 0;
+    }
+}
