@@ -124,6 +124,14 @@ public final class Safetensors {
         return head.flip();
     }
 
+    private static void readFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) {
+            if (ch.read(b, position + b.position()) < 0) {
+                throw new IOException("unexpected end of file at byte " + (position + b.position()));
+            }
+        }
+    }
+
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             ch.write(b);
@@ -141,13 +149,13 @@ public final class Safetensors {
                 throw bad(file, "is " + size + " bytes long, shorter than the 8-byte header length");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            ch.read(lenBuf, 0);
+            readFully(ch, lenBuf, 0);
             long n = lenBuf.flip().getLong();
             if (n < 2 || n > MAX_HEADER || 8 + n > size) {
                 throw bad(file, "declares a header of " + n + " bytes but the file has " + size + " bytes");
             }
             ByteBuffer h = ByteBuffer.allocate((int) n);
-            ch.read(h, 8);
+            readFully(ch, h, 8);
             JsonNode root;
             try {
                 root = JSON.readTree(new String(h.array(), StandardCharsets.UTF_8));
