@@ -155,16 +155,7 @@ public final class GradCheck {
         }
 
         GradCheckResult result() {
-            return new GradCheckResult(checked, failed, input, unravel(element, shape), shape, analytic, numeric, options);
-        }
-
-        private static long[] unravel(long flat, long[] shape) {
-            long[] idx = new long[shape.length];
-            for (int d = shape.length - 1; d >= 0; d--) {
-                idx[d] = flat % shape[d];
-                flat /= shape[d];
-            }
-            return idx;
+            return new GradCheckResult(checked, failed, input, FlatIndex.unravel(element, shape), shape, analytic, numeric, options);
         }
     }
 }

@@ -58,18 +58,20 @@ final class StepTimer {
         int steps = train.path("steps").asInt(10);
         List<Double> times = new ArrayList<>();
         double loss = 0;
+        long peakRss = 0;
         for (int i = 0; i < warmup + steps; i++) {
             long t0 = System.nanoTime();
             loss = step(model, optimizer, xy);
             if (i >= warmup) {
                 times.add((System.nanoTime() - t0) / 1e6);
             }
+            peakRss = Math.max(peakRss, Pointer.physicalBytes());   // resident set after each step
         }
         Collections.sort(times);
         double median = times.get(times.size() / 2);
         return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, median,
             batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
-            Pointer.maxPhysicalBytes() / 1e6, countOps(model, optimizer, xy), loss);
+            peakRss / 1e6, countOps(model, optimizer, xy), loss);
     }
 
     private static double step(CausalLm model, AdamW optimizer, INDArray[] xy) {

@@ -14,6 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 import spindle.autograd.Broadcasting;
 import spindle.autograd.Memory;
+import spindle.autograd.FlatIndex;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
@@ -383,16 +384,7 @@ public final class Indexing {
             i++;
         }
         throw new IllegalArgumentException(op + ": " + name + " " + all[i] + " at "
-            + Arrays.toString(unravel(i, index.shape())) + " is out of range for " + bound
+            + Arrays.toString(FlatIndex.unravel(i, index.shape())) + " is out of range for " + bound
             + "; expected values in [0, " + (n - 1) + "]");
-    }
-
-    private static long[] unravel(long flat, long[] shape) {
-        long[] idx = new long[shape.length];
-        for (int d = shape.length - 1; d >= 0; d--) {
-            idx[d] = flat % shape[d];
-            flat /= shape[d];
-        }
-        return idx;
     }
 }

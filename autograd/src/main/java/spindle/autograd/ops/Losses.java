@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Memory;
+import spindle.autograd.FlatIndex;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
@@ -105,7 +106,7 @@ public final class Losses {
             }
             if (t[r] < 0 || t[r] >= c) {
                 throw new IllegalArgumentException("crossEntropy: target value " + t[r] + " at index "
-                    + Arrays.toString(unravel(r, ts)) + " is out of range for C = " + c + " classes (logits of shape "
+                    + Arrays.toString(FlatIndex.unravel(r, ts)) + " is out of range for C = " + c + " classes (logits of shape "
                     + Arrays.toString(ls) + "); targets must be in [0, " + (c - 1) + "] or equal ignoreIndex "
                     + ignoreIndex);
             }
@@ -183,14 +184,5 @@ public final class Losses {
             b.addOutputs(output);
         }
         return Nd4j.exec(b.build())[0];
-    }
-
-    private static long[] unravel(long flat, long[] shape) {
-        long[] idx = new long[shape.length];
-        for (int d = shape.length - 1; d >= 0; d--) {
-            idx[d] = flat % shape[d];
-            flat /= shape[d];
-        }
-        return idx;
     }
 }

@@ -4,7 +4,6 @@ package spindle.layers.attention;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +25,7 @@ import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
 import spindle.autograd.ops.Reductions;
 import spindle.layers.Rope;
+import spindle.layers.RopeTest;
 
 /**
  * The float64 training forward and its gradients equal torch_ref.py's MLAttention (shared/bench, found by
@@ -45,7 +44,7 @@ class MlaTorchParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dims")
     void forwardAndGradientsMatchTorchRef(MlaDims d) throws IOException {
-        Path torchRef = torchRefDir();
+        Path torchRef = RopeTest.torchRefDir();
         MultiHeadLatentAttention mla = MlaFixtures.layer(d, 51);
         Tensor x = MlaFixtures.random(52, 2, 6, d.hidden()).requiresGrad(true);
         Tensor seed = MlaFixtures.random(53, 2, 6, d.hidden());
@@ -97,21 +96,5 @@ class MlaTorchParityTest {
                 fail(what + " at flat index " + i + ": torch " + want + ", spindle " + got[i]);
             }
         }
-    }
-
-    /** shared/bench, the folder of torch_ref.py, in the working directory or a parent; else skips (or fails). */
-    static Path torchRefDir() {
-        Optional<String> missing = PyTorch.missing();
-        for (Path p = Path.of("").toAbsolutePath(); missing.isEmpty() && p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("shared/bench/torch_ref.py"))) {
-                return p.resolve("shared/bench");
-            }
-        }
-        String why = missing.orElse("shared/bench/torch_ref.py not found above " + Path.of("").toAbsolutePath());
-        if (PyTorch.required()) {
-            fail(why);
-        }
-        assumeTrue(false, why);
-        return null;
     }
 }
