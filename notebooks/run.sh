@@ -23,7 +23,7 @@ fi
 
 if [ ! -f "$kernel_jar" ]; then
   echo "notebooks: fetching rapaio-jupyter-kernel $kernel_version" >&2
-  mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy \
+  mvn -q -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy \
     -Dartifact="io.github.padreati:rapaio-jupyter-kernel:$kernel_version" \
     -DoutputDirectory="$target/kernel" -f "$root/pom.xml" -N
 fi
@@ -34,7 +34,7 @@ newest_jar="$(ls -t "$root"/*/target/spindle-*.jar 2>/dev/null | head -1 || true
 if [ ! -f "$cp_file" ] || [ -z "$newest_jar" ] \
    || [ -n "$(find "$root" -path "$root/*/src/main/*" -newer "$newest_jar" -print -quit)" ]; then
   echo "notebooks: building the project jars" >&2
-  (cd "$root" && mvn -q -B -DskipTests package) >&2
+  (cd "$root" && mvn -q -B -Dstyle.color=never -DskipTests package) >&2
 fi
 
 # Classpath: every module jar, then the runtime jars recipes resolved. RJK_CLASSPATH is split on ';'.
