@@ -4,6 +4,7 @@
 Usage: execute.py --kernel NAME --timeout SECONDS --out DIR notebook.ipynb...
 """
 import argparse
+import atexit
 import os
 import sys
 import time
@@ -29,9 +30,14 @@ STARTS = 3
 
 
 def run(nb, path, args, log):
-    client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, startup_timeout=30,
+    client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, startup_timeout=20,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
-    client.execute(stdout=log, stderr=log)
+    try:
+        client.execute(stdout=log, stderr=log)
+    finally:
+        # nbclient leaves its exit hook registered when the kernel never became ready; the kernel
+        # is already shut down then, and the hook would only print a traceback at exit.
+        atexit.unregister(client._cleanup_kernel)
 
 
 def main():
