@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.data;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * A Hugging Face {@code config.json}, read with typed getters whose errors name the key, the file, the expected
+ * type and the value found. Unknown keys are ignored, as Hugging Face does; each model family reads its keys in
+ * one place.
+ */
+public final class HfConfig {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final JsonNode root;
+    private final String source;
+
+    private HfConfig(JsonNode root, String source) {
+        this.root = root;
+        this.source = source;
+    }
+
+    /** Reads {@code file}; a missing file or invalid JSON is an error naming it. */
+    public static HfConfig read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("config file " + file + " does not exist");
+        }
+        try {
+            return parse(Files.readString(file), file.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read config file " + file, e);
+        }
+    }
+
+    /** Parses JSON text; {@code source} names it in error messages. */
+    public static HfConfig parse(String json, String source) {
+        try {
+            JsonNode node = JSON.readTree(json);
+            if (node == null || !node.isObject()) {
+                throw new IllegalArgumentException(source + ": a config must be a JSON object");
+            }
+            return new HfConfig(node, source);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(source + " is not valid JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    public boolean has(String key) {
+        return root.has(key) && !root.get(key).isNull();
+    }
+
+    public int integer(String key) {
+        return integerValue(key, required(key));
+    }
+
+    public int integer(String key, int defaultValue) {
+        return has(key) ? integerValue(key, root.get(key)) : defaultValue;
+    }
+
+    /** An integer that may be absent or JSON null (e.g. {@code q_lora_rank}). */
+    public OptionalInt optionalInteger(String key) {
+        return has(key) ? OptionalInt.of(integerValue(key, root.get(key))) : OptionalInt.empty();
+    }
+
+    public double real(String key) {
+        return realValue(key, required(key));
+    }
+
+    public double real(String key, double defaultValue) {
+        return has(key) ? realValue(key, root.get(key)) : defaultValue;
+    }
+
+    public boolean bool(String key, boolean defaultValue) {
+        if (!has(key)) {
+            return defaultValue;
+        }
+        JsonNode v = root.get(key);
+        if (!v.isBoolean()) {
+            throw wrongType(key, "true or false", v);
+        }
+        return v.booleanValue();
+    }
+
+    public String string(String key) {
+        return stringValue(key, required(key));
+    }
+
+    public String string(String key, String defaultValue) {
+        return has(key) ? stringValue(key, root.get(key)) : defaultValue;
+    }
+
+    /** The enum constant whose name equals the value ignoring case; the error lists the accepted values. */
+    public <E extends Enum<E>> E enumValue(String key, Class<E> type, E defaultValue) {
+        if (!has(key)) {
+            return defaultValue;
+        }
+        String v = stringValue(key, root.get(key));
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(v)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException(source + ": " + key + " is \"" + v + "\"; accepted values are "
+            + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList());
+    }
+
+    /** The whole config as plain Java values (maps, lists, numbers, strings). */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> asMap() {
+        return JSON.convertValue(root, Map.class);
+    }
+
+    /** Where this config came from, as used in error messages. */
+    public String source() {
+        return source;
+    }
+
+    private JsonNode required(String key) {
+        if (!has(key)) {
+            throw new IllegalArgumentException(source + ": required key " + key + " is missing");
+        }
+        return root.get(key);
+    }
+
+    private int integerValue(String key, JsonNode v) {
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw wrongType(key, "an integer", v);
+        }
+        return v.intValue();
+    }
+
+    private double realValue(String key, JsonNode v) {
+        if (!v.isNumber()) {
+            throw wrongType(key, "a number", v);
+        }
+        return v.doubleValue();
+    }
+
+    private String stringValue(String key, JsonNode v) {
+        if (!v.isTextual()) {
+            throw wrongType(key, "a string", v);
+        }
+        return v.textValue();
+    }
+
+    private IllegalArgumentException wrongType(String key, String expected, JsonNode found) {
+        return new IllegalArgumentException(source + ": " + key + " must be " + expected + " but is " + found);
+    }
+}

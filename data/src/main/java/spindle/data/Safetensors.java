@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The safetensors format, by hand (no maintained Java artifact exists): an 8-byte little-endian header length,
+ * a JSON header mapping each name to its dtype, shape and byte range, then raw little-endian data. Reads F32,
+ * F64, BF16 and F16 (both widened to float32), I64, I32 and U8/BOOL; writes F32, F64, I64 and I32, atomically.
+ */
+public final class Safetensors {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_HEADER = 100L << 20;
+
+    private Safetensors() {}
+
+    /** Every tensor of {@code file}, in the order of their data. */
+    public static Map<String, INDArray> read(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Header header = Header.parse(file, ch);
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (Entry e : header.entries) {
+                ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart + e.begin, e.end - e.begin)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+                out.put(e.name, SafetensorsCodec.decode(e.dtype, e.shape, bytes));
+            }
+            return out;
+        }
+    }
+
+    /** The header's {@code __metadata__} map (empty when absent). */
+    public static Map<String, String> metadata(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return Header.parse(file, ch).metadata;
+        }
+    }
+
+    /**
+     * Writes {@code tensors} (in map order) and {@code metadata} to {@code file} through a temporary file in the
+     * same directory that is flushed to disk and then renamed: the final name never holds a partial file.
+     */
+    public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (metadata != null && !metadata.isEmpty()) {
+            header.put("__metadata__", metadata);
+        }
+        List<byte[]> blobs = new ArrayList<>();
+        long offset = 0;
+        for (Map.Entry<String, INDArray> t : tensors.entrySet()) {
+            if (t.getKey().equals("__metadata__")) {
+                throw new IllegalArgumentException("safetensors: a tensor cannot be named __metadata__");
+            }
+            byte[] blob = SafetensorsCodec.encode(t.getKey(), t.getValue());
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("dtype", SafetensorsCodec.dtypeName(t.getKey(), t.getValue().dataType()));
+            info.put("shape", t.getValue().shape());
+            info.put("data_offsets", new long[] {offset, offset + blob.length});
+            header.put(t.getKey(), info);
+            offset += blob.length;
+            blobs.add(blob);
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8;   // data starts 8-aligned
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) {
+            head.put((byte) ' ');
+        }
+        head.flip();
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                writeFully(ch, head);
+                for (byte[] blob : blobs) {
+                    writeFully(ch, ByteBuffer.wrap(blob));
+                }
+                ch.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    /** One tensor's header entry, with offsets relative to the start of the data. */
+    private record Entry(String name, String dtype, long[] shape, long begin, long end) {}
+
+    /** The parsed and validated header. */
+    private record Header(long dataStart, List<Entry> entries, Map<String, String> metadata) {
+        static Header parse(Path file, FileChannel ch) throws IOException {
+            long size = ch.size();
+            if (size < 8) {
+                throw bad(file, "is " + size + " bytes long, shorter than the 8-byte header length");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(lenBuf, 0);
+            long n = lenBuf.flip().getLong();
+            if (n < 2 || n > MAX_HEADER || 8 + n > size) {
+                throw bad(file, "declares a header of " + n + " bytes but the file has " + size + " bytes");
+            }
+            ByteBuffer h = ByteBuffer.allocate((int) n);
+            ch.read(h, 8);
+            JsonNode root;
+            try {
+                root = JSON.readTree(new String(h.array(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw bad(file, "has a header that is not valid JSON: " + e.getMessage());
+            }
+            if (root == null || !root.isObject()) {
+                throw bad(file, "has a header that is not a JSON object");
+            }
+            long dataLength = size - 8 - n;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            List<Entry> entries = new ArrayList<>();
+            Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
+            while (fields.hasNext()) {
+                Map.Entry<String, JsonNode> f = fields.next();
+                if (f.getKey().equals("__metadata__")) {
+                    f.getValue().fields().forEachRemaining(m -> {
+                        if (!m.getValue().isTextual()) {
+                            throw bad(file, "has __metadata__ value " + m.getKey() + " that is not a string");
+                        }
+                        metadata.put(m.getKey(), m.getValue().textValue());
+                    });
+                    continue;
+                }
+                entries.add(entry(file, f.getKey(), f.getValue(), dataLength));
+            }
+            entries.sort(Comparator.comparingLong(Entry::begin));
+            long previousEnd = 0;
+            for (Entry e : entries) {
+                if (e.begin < previousEnd) {
+                    throw bad(file, "has tensor " + e.name + " overlapping the previous tensor's bytes");
+                }
+                previousEnd = e.end;
+            }
+            return new Header(8 + n, entries, metadata);
+        }
+
+        private static Entry entry(Path file, String name, JsonNode info, long dataLength) {
+            JsonNode dtype = info.get("dtype");
+            JsonNode shape = info.get("shape");
+            JsonNode offsets = info.get("data_offsets");
+            if (dtype == null || !dtype.isTextual() || shape == null || !shape.isArray() || offsets == null
+                || !offsets.isArray() || offsets.size() != 2) {
+                throw bad(file, "has tensor " + name + " without a dtype string, a shape list and two data_offsets");
+            }
+            int width = SafetensorsCodec.width(dtype.textValue());
+            if (width == 0) {
+                throw bad(file, "has tensor " + name + " of dtype " + dtype.textValue()
+                    + "; readable dtypes are F32, F64, BF16, F16, I64, I32, U8, BOOL");
+            }
+            long[] dims = new long[shape.size()];
+            long count = 1;
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = shape.get(i).asLong(-1);
+                if (dims[i] < 0) {
+                    throw bad(file, "has tensor " + name + " with a negative or non-integer dimension " + shape);
+                }
+                count *= dims[i];
+            }
+            long begin = offsets.get(0).asLong(-1);
+            long end = offsets.get(1).asLong(-1);
+            if (begin < 0 || end < begin || end > dataLength) {
+                throw bad(file, "has tensor " + name + " with data_offsets " + offsets + " outside the "
+                    + dataLength + " data bytes");
+            }
+            if (end - begin != count * width) {
+                throw bad(file, "has tensor " + name + " of shape " + shape + " and dtype " + dtype.textValue()
+                    + " (" + count * width + " bytes) but data_offsets span " + (end - begin) + " bytes");
+            }
+            return new Entry(name, dtype.textValue(), dims, begin, end);
+        }
+    }
+
+    private static IllegalArgumentException bad(Path file, String what) {
+        return new IllegalArgumentException("safetensors file " + file + " " + what);
+    }
+}

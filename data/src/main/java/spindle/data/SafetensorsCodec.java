@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.data;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Conversion between safetensors' little-endian bytes and ND4J arrays, one dtype at a time. */
+final class SafetensorsCodec {
+    private SafetensorsCodec() {}
+
+    /** Bytes per element of a safetensors dtype, or 0 when this reader does not know it. */
+    static int width(String dtype) {
+        return switch (dtype) {
+            case "F64", "I64" -> 8;
+            case "F32", "I32" -> 4;
+            case "BF16", "F16" -> 2;
+            case "U8", "BOOL" -> 1;
+            default -> 0;
+        };
+    }
+
+    static INDArray decode(String dtype, long[] shape, ByteBuffer b) {
+        int n = (int) (b.remaining() / width(dtype));
+        INDArray flat = switch (dtype) {
+            case "F32" -> {
+                float[] v = new float[n];
+                b.asFloatBuffer().get(v);
+                yield Nd4j.createFromArray(v);
+            }
+            case "F64" -> {
+                double[] v = new double[n];
+                b.asDoubleBuffer().get(v);
+                yield Nd4j.createFromArray(v);
+            }
+            case "I64" -> {
+                long[] v = new long[n];
+                b.asLongBuffer().get(v);
+                yield Nd4j.createFromArray(v);
+            }
+            case "I32" -> {
+                int[] v = new int[n];
+                b.asIntBuffer().get(v);
+                yield Nd4j.createFromArray(v);
+            }
+            case "BF16", "F16" -> {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) {
+                    short bits = b.getShort();
+                    v[i] = dtype.equals("BF16") ? Float.intBitsToFloat((bits & 0xffff) << 16) : halfToFloat(bits);
+                }
+                yield Nd4j.createFromArray(v);
+            }
+            default -> {
+                byte[] v = new byte[n];
+                b.get(v);
+                INDArray bytes = Nd4j.createFromArray(v);
+                yield dtype.equals("BOOL") ? bytes.castTo(DataType.BOOL) : bytes.castTo(DataType.UINT8);
+            }
+        };
+        if (n == 0) {
+            return Nd4j.create(flat.dataType(), shape);
+        }
+        return shape.length == 0 ? flat.reshape() : flat.reshape('c', shape);
+    }
+
+    /** IEEE 754 half precision to float (Float.float16ToFloat arrived only in Java 20). */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exponent = (bits >>> 10) & 0x1f;
+        int mantissa = bits & 0x3ff;
+        if (exponent == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));   // inf or NaN
+        }
+        if (exponent == 0) {
+            float subnormal = mantissa * 0x1p-24f;
+            return sign == 0 ? subnormal : -subnormal;
+        }
+        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+    }
+
+    static String dtypeName(String key, DataType t) {
+        return switch (t) {
+            case FLOAT -> "F32";
+            case DOUBLE -> "F64";
+            case LONG -> "I64";
+            case INT -> "I32";
+            default -> throw new IllegalArgumentException("safetensors: tensor " + key + " has dtype " + t
+                + "; writable dtypes are FLOAT, DOUBLE, LONG and INT");
+        };
+    }
+
+    static byte[] encode(String key, INDArray a) {
+        String name = dtypeName(key, a.dataType());
+        INDArray c = a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
+        long n = c.length();
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(n * width(name))).order(ByteOrder.LITTLE_ENDIAN);
+        if (n > 0) {
+            switch (name) {
+                case "F32" -> b.asFloatBuffer().put(c.data().asFloat(), 0, (int) n);
+                case "F64" -> b.asDoubleBuffer().put(c.data().asDouble(), 0, (int) n);
+                case "I64" -> b.asLongBuffer().put(c.data().asLong(), 0, (int) n);
+                default -> b.asIntBuffer().put(c.data().asInt(), 0, (int) n);
+            }
+        }
+        return b.array();
+    }
+}

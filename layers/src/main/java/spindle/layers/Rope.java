@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.RopeLayout;
+import spindle.autograd.ops.Rotary;
+
+/**
+ * Rotary position embedding (RoFormer): channel pair i of a head at position p turns by the angle
+ * p * theta^(-2i/D). The pairs follow {@link RopeLayout}: Hugging Face's rotate-half (i, i + D/2) by default,
+ * or neighbouring channels. Holds its cos and sin tables [maxPositions, D]; not a Module: it has no state dict
+ * entries, the tables are rebuilt from the config.
+ */
+public final class Rope {
+    private final int rotaryDim;
+    private final int maxPositions;
+    private final RopeLayout layout;
+    private final INDArray cos;
+    private final INDArray sin;
+
+    /**
+     * @param rotaryDim   channels rotated per head (head_dim for Llama, qk_rope_head_dim for DeepSeek), even
+     * @param theta       rope_theta, the base of the inverse frequencies
+     * @param maxPositions max_position_embeddings: the tables' length
+     * @param dtype       the model's dtype; the tables are cast to it
+     */
+    public Rope(int rotaryDim, double theta, int maxPositions, RopeLayout layout, DataType dtype) {
+        this.rotaryDim = Check.even(Check.positive(rotaryDim, "rotary dim (head_dim / qk_rope_head_dim)"),
+            "rotary dim (head_dim / qk_rope_head_dim)");
+        this.maxPositions = Check.positive(maxPositions, "max_position_embeddings");
+        if (!(theta > 0) || Double.isInfinite(theta)) {
+            throw new IllegalArgumentException("rope_theta must be positive and finite but is " + theta);
+        }
+        if (layout == null || dtype == null) {
+            throw new IllegalArgumentException("Rope: layout and dtype must not be null");
+        }
+        this.layout = layout;
+        float[][] tables = tables(rotaryDim, maxPositions, (float) theta, layout);
+        cos = Nd4j.create(tables[0], new long[] {maxPositions, rotaryDim}, DataType.FLOAT).castTo(dtype);
+        sin = Nd4j.create(tables[1], new long[] {maxPositions, rotaryDim}, DataType.FLOAT).castTo(dtype);
+    }
+
+    /**
+     * x [..., T, rotaryDim] (usually [B, H, T, rotaryDim]) at positions startPos .. startPos + T - 1 → same
+     * shape, one fused autograd node.
+     */
+    public Tensor apply(Tensor x, long startPos) {
+        long[] xs = x.shape();
+        if (xs.length < 2 || xs[xs.length - 1] != rotaryDim) {
+            throw new IllegalArgumentException("Rope.apply: x has shape " + Arrays.toString(xs)
+                + "; it must be [..., T, " + rotaryDim + "] (the rotary dim)");
+        }
+        long t = xs[xs.length - 2];
+        if (startPos < 0 || startPos + t > maxPositions) {
+            throw new IllegalArgumentException("Rope.apply: positions " + startPos + ".." + (startPos + t - 1)
+                + " are outside 0.." + (maxPositions - 1) + "; max_position_embeddings is " + maxPositions);
+        }
+        if (x.dtype() != cos.dataType()) {
+            throw new IllegalArgumentException("Rope.apply: x is " + x.dtype() + " but this Rope was built for "
+                + cos.dataType());
+        }
+        INDArray c = cos.get(NDArrayIndex.interval(startPos, startPos + t), NDArrayIndex.all());
+        INDArray s = sin.get(NDArrayIndex.interval(startPos, startPos + t), NDArrayIndex.all());
+        return Rotary.rope(x, c, s, layout);
+    }
+
+    public int rotaryDim() {
+        return rotaryDim;
+    }
+
+    public int maxPositions() {
+        return maxPositions;
+    }
+
+    public RopeLayout layout() {
+        return layout;
+    }
+
+    /** The cos table [maxPositions, rotaryDim] in the model's dtype (do not modify). */
+    public INDArray cos() {
+        return cos;
+    }
+
+    /** The sin table [maxPositions, rotaryDim] in the model's dtype (do not modify). */
+    public INDArray sin() {
+        return sin;
+    }
+
+    /**
+     * cos and sin, row-major [maxPositions, dim]. Every step is float32 arithmetic, as torch_ref's rope_tables
+     * and Hugging Face compute them (float32 buffers, which model.double() then casts): tables computed in
+     * float64 would differ from the reference by ~1e-8 and break 1e-10 parity of float64 checkpoints.
+     */
+    private static float[][] tables(int dim, int positions, float theta, RopeLayout layout) {
+        int half = dim / 2;
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / (float) dim;
+            inv[i] = 1.0f / (float) Math.pow(theta, exponent);
+        }
+        float[] cos = new float[positions * dim];
+        float[] sin = new float[positions * dim];
+        for (int p = 0; p < positions; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) p * inv[i];
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                int a = layout == RopeLayout.ROTATE_HALF ? i : 2 * i;
+                int b = layout == RopeLayout.ROTATE_HALF ? i + half : 2 * i + 1;
+                cos[p * dim + a] = c;
+                cos[p * dim + b] = c;
+                sin[p * dim + a] = s;
+                sin[p * dim + b] = s;
+            }
+        }
+        return new float[][] {cos, sin};
+    }
+}

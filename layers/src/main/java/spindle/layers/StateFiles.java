@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import spindle.data.Safetensors;
+
+/** A module's state dict in a safetensors file: saved atomically, loaded strictly or with a report. */
+public final class StateFiles {
+    private StateFiles() {}
+
+    /** Writes every parameter and persistent buffer under its checkpoint key. */
+    public static void save(Module module, Path file) {
+        try {
+            Safetensors.write(file, module.stateDict(), Map.of("format", "pt"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    /**
+     * Loads {@code file} into {@code module} (dtypes converted to the module's). Strict: a missing, unexpected
+     * or misshapen key is an error naming the file, the key and both shapes.
+     */
+    public static LoadReport load(Module module, Path file, boolean strict) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("weights file " + file + " does not exist");
+        }
+        Map<String, org.nd4j.linalg.api.ndarray.INDArray> state;
+        try {
+            state = Safetensors.read(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        try {
+            return module.loadStateDict(state, strict);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+}

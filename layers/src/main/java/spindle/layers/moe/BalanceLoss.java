@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers.moe;
+
+import static spindle.autograd.ops.Elementwise.add;
+import static spindle.autograd.ops.Elementwise.div;
+import static spindle.autograd.ops.Elementwise.mul;
+import static spindle.autograd.ops.Elementwise.mulScalar;
+import static spindle.autograd.ops.Reductions.logsumexp;
+import static spindle.autograd.ops.Reductions.mean;
+import static spindle.autograd.ops.Reductions.sum;
+import static spindle.autograd.ops.Shapes.reshape;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.Tensor;
+
+/**
+ * The load-balancing losses of a MoE layer, each already times its coefficient. With P the router
+ * probabilities (softmax scores; for SIGMOID scoring the scores divided by their sum over the experts, as in
+ * DeepSeek-V3) and f_i = (slots routed to i) * E / (tokens * K), a constant without gradient:
+ * <ul>
+ *   <li>Switch / DeepSeek-V2: alpha * sum_i f_i * mean_tokens(P_i), over all B * T tokens of the batch;</li>
+ *   <li>DeepSeek-V3 sequence-wise (seq_aux): the same per sequence (T tokens), averaged over the B sequences;</li>
+ *   <li>router z-loss (ST-MoE): coef * mean_tokens(logsumexp(logits)^2).</li>
+ * </ul>
+ */
+public final class BalanceLoss {
+    private BalanceLoss() {}
+
+    /**
+     * The sum of the losses {@code c} enables (a zero scalar when none is) for the routing of B sequences of T
+     * tokens; {@code indices} are the [B * T * K] chosen experts, token-major.
+     */
+    public static Tensor of(MoeConfig c, Router.Routing r, long[] indices, int b, int t) {
+        Tensor loss = null;
+        if (c.auxLossAlpha() > 0) {
+            Tensor p = c.scoring() == RouterScore.SOFTMAX ? r.scores() : div(r.scores(), sum(r.scores(), true, 1));
+            loss = c.seqAux() ? sequenceWise(p, indices, b, t, c.topK(), c.auxLossAlpha())
+                : batchWise(p, indices, c.topK(), c.auxLossAlpha());
+        }
+        if (c.zLossCoef() > 0) {
+            Tensor z = zLoss(r.logits(), c.zLossCoef());
+            loss = loss == null ? z : add(loss, z);
+        }
+        return loss != null ? loss : Tensor.of(Nd4j.scalar(r.logits().dtype(), 0.0));
+    }
+
+    /** alpha * sum_i f_i * mean_n(p[n, i]) for p [N, E]. */
+    public static Tensor batchWise(Tensor p, long[] indices, int topK, double alpha) {
+        int e = (int) p.size(1);
+        double[] f = new double[e];
+        for (long i : indices) {
+            f[(int) i] += 1;
+        }
+        double scale = (double) e / indices.length;   // E / (N * K)
+        for (int i = 0; i < e; i++) {
+            f[i] *= scale;
+        }
+        return mulScalar(sum(mul(mean(p, false, 0), constant(f, p.dtype(), e))), alpha);
+    }
+
+    /** alpha * mean_b sum_i f[b, i] * mean_t(p[b, t, i]) for p [B * T, E], f counted per sequence. */
+    public static Tensor sequenceWise(Tensor p, long[] indices, int b, int t, int topK, double alpha) {
+        int e = (int) p.size(1);
+        double[] f = new double[b * e];
+        for (int pos = 0; pos < indices.length; pos++) {
+            int seq = pos / (t * topK);
+            f[seq * e + (int) indices[pos]] += 1;
+        }
+        double scale = (double) e / ((long) t * topK);
+        for (int i = 0; i < f.length; i++) {
+            f[i] *= scale;
+        }
+        Tensor perSequence = mean(reshape(p, b, t, e), false, 1);   // [B, E]
+        return mulScalar(sum(mul(perSequence, constant(f, p.dtype(), b, e))), alpha / b);
+    }
+
+    /** coef * mean_n(logsumexp(logits[n, :])^2) for logits [N, E]. */
+    public static Tensor zLoss(Tensor logits, double coef) {
+        Tensor lse = logsumexp(logits, false, 1);
+        return mulScalar(mean(mul(lse, lse)), coef);
+    }
+
+    private static Tensor constant(double[] v, DataType dtype, long... shape) {
+        return Tensor.of(Nd4j.create(v, shape, DataType.DOUBLE).castTo(dtype));
+    }
+}

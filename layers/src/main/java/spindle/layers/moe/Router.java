@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers.moe;
+
+import static spindle.autograd.ops.Elementwise.div;
+import static spindle.autograd.ops.Elementwise.mulScalar;
+import static spindle.autograd.ops.Reductions.sum;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.shape.OneHot;
+import org.nd4j.linalg.factory.Broadcast;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.GradMode;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.Activations;
+import spindle.autograd.ops.Indexing;
+import spindle.autograd.ops.Linalg;
+import spindle.autograd.ops.Softmax;
+import spindle.autograd.ops.TopK;
+import spindle.layers.Init;
+import spindle.layers.Module;
+
+/**
+ * The MoE gate, Hugging Face's {@code mlp.gate}: logits = x Wᵀ with {@code weight} [E, hidden], scores =
+ * softmax or sigmoid of the logits, and the top-K experts of each token.
+ *
+ * <p>Selection runs on the values, without gradient: key = scores (+ {@code e_score_correction_bias} when
+ * loss-free balancing is on). With n_group > 1 a token first keeps its topk_group best groups and picks its K
+ * experts among them. The group score is the sum of the group's two best keys for SIGMOID scoring (DeepSeek-V3)
+ * and the group's best key for SOFTMAX scoring (DeepSeek-V2's group-limited greedy). The routing weights are the
+ * unbiased scores of the chosen experts, divided by their sum when norm_topk_prob, times
+ * routed_scaling_factor: they stay differentiable with respect to the gate weight and the input.
+ */
+public final class Router extends Module {
+    /** Added to the keys of experts outside a token's best groups: far below any score, so never chosen. */
+    private static final double EXCLUDED = 1e30;
+
+    private final MoeConfig c;
+    private final Tensor weight;
+    private final INDArray bias;
+
+    /**
+     * Routing of N tokens.
+     *
+     * @param logits [N, E] gate outputs (the z-loss input)
+     * @param scores [N, E] softmax or sigmoid of the logits, without the balancing bias
+     * @param indices [N, K] INT64 chosen experts, best first
+     * @param weights [N, K] routing weights of the chosen experts
+     */
+    public record Routing(Tensor logits, Tensor scores, Tensor indices, Tensor weights) {}
+
+    /**
+     * The gate of {@code c}; its weight is filled by {@code init}. The persistent buffer
+     * {@code e_score_correction_bias} [E] (zeros) exists only when bias_update_speed > 0.
+     */
+    public Router(MoeConfig c, DataType dtype, Init init) {
+        this.c = c;
+        weight = param("weight", init.create(dtype, c.nRoutedExperts(), c.hidden()));
+        bias = c.biasUpdateSpeed() > 0 ? buffer("e_score_correction_bias", Nd4j.zeros(dtype, c.nRoutedExperts()), true)
+            : null;
+    }
+
+    public Tensor weight() {
+        return weight;
+    }
+
+    /** The loss-free balancing bias [E], or null when bias_update_speed is 0. */
+    public INDArray bias() {
+        return bias;
+    }
+
+    /** x [N, hidden] → the routing of its N tokens. */
+    public Routing route(Tensor x) {
+        Tensor logits = Linalg.linear(x, weight, null);
+        Tensor scores = c.scoring() == RouterScore.SOFTMAX ? Softmax.softmax(logits, -1) : Activations.sigmoid(logits);
+        Tensor indices = Tensor.of(select(scores.value()));
+        Tensor w = Indexing.gather(scores, 1, indices);
+        if (c.normTopkProb()) {
+            w = div(w, sum(w, true, 1));
+        }
+        if (c.routedScalingFactor() != 1) {
+            w = mulScalar(w, c.routedScalingFactor());
+        }
+        return new Routing(logits, scores, indices, w);
+    }
+
+    /**
+     * DeepSeek-V3's loss-free balancing step: bias_i += gamma * sign(mean load - load_i), so an under-loaded
+     * expert becomes more likely to be picked, then the bias is shifted to zero mean. {@code load} is the
+     * number of slots routed to each expert, summed over all data-parallel workers of one optimizer step.
+     */
+    public void updateBias(long[] load) {
+        if (bias == null) {
+            throw new IllegalStateException("updateBias needs the loss-free balancing bias, which exists only when"
+                + " bias_update_speed > 0 (it is " + c.biasUpdateSpeed() + ")");
+        }
+        int e = c.nRoutedExperts();
+        if (load == null || load.length != e) {
+            throw new IllegalArgumentException("updateBias: load must have n_routed_experts = " + e
+                + " entries but has " + (load == null ? "none (null)" : load.length));
+        }
+        double mean = Arrays.stream(load).asDoubleStream().sum() / e;
+        double[] b = bias.castTo(DataType.DOUBLE).toDoubleVector();
+        for (int i = 0; i < e; i++) {
+            b[i] += c.biasUpdateSpeed() * Math.signum(mean - load[i]);
+        }
+        double centre = Arrays.stream(b).sum() / e;
+        for (int i = 0; i < e; i++) {
+            b[i] -= centre;
+        }
+        bias.assign(Nd4j.createFromArray(b).castTo(bias.dataType()));
+    }
+
+    /** [N, E] scores → [N, K] INT64 indices of the chosen experts. */
+    private INDArray select(INDArray scores) {
+        try (GradMode.Scope off = GradMode.disable()) {
+            INDArray key = bias == null ? scores : scores.addRowVector(bias);
+            if (c.nGroup() > 1) {
+                key = keepBestGroups(key);
+            }
+            return TopK.topK(Tensor.of(key), c.topK()).indices().value();
+        }
+    }
+
+    /** The keys with EXCLUDED subtracted outside each token's topk_group best groups. */
+    private INDArray keepBestGroups(INDArray key) {
+        long n = key.size(0);
+        int groups = c.nGroup();
+        long per = c.nRoutedExperts() / groups;
+        INDArray grouped = key.reshape('c', new long[] {n, groups, per});
+        INDArray groupScore = c.scoring() == RouterScore.SIGMOID && per > 1
+            ? TopK.topK(Tensor.of(grouped), 2).values().value().sum(2)
+            : grouped.max(2);
+        INDArray best = TopK.topK(Tensor.of(groupScore), c.topkGroup()).indices().value();   // [N, topk_group]
+        INDArray oneHot = Nd4j.exec(new OneHot(best, groups, -1, 1.0, 0.0, key.dataType()))[0];
+        INDArray penalty = oneHot.sum(1).rsubi(1.0).muli(-EXCLUDED);                         // [N, G]: 0 or -EXCLUDED
+        INDArray out = Nd4j.createUninitialized(key.dataType(), n, groups, per);
+        Broadcast.add(grouped, penalty, out, 0, 1);
+        return out.reshape('c', new long[] {n, (long) groups * per});
+    }
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers.moe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static spindle.layers.moe.MoeFixtures.tensor;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.Tensor;
+
+/** Each balance loss on small examples computed by hand. */
+class BalanceLossTest {
+    // Two sequences of two tokens, E = 2, K = 1.
+    static final double[] P = {0.7, 0.3, 0.4, 0.6, 0.2, 0.8, 0.9, 0.1};
+    static final long[] CHOSEN = {0, 0, 1, 0};
+
+    @Test
+    void switchLossIsAlphaTimesSumOfRoutedFractionTimesMeanProbability() {
+        // f = counts [3, 1] * E / (N * K) = [1.5, 0.5]; mean P = [0.55, 0.45]
+        Tensor loss = BalanceLoss.batchWise(tensor(P, 4, 2), CHOSEN, 1, 0.1);
+        assertEquals(0.1 * (1.5 * 0.55 + 0.5 * 0.45), loss.item(), 1e-15);
+    }
+
+    @Test
+    void sequenceWiseLossAveragesThePerSequenceLosses() {
+        // sequence 0: f = [2, 0] * 2 / 2, P = [0.55, 0.45] -> 1.1; sequence 1: f = [1, 1], P = [0.55, 0.45] -> 1.0
+        Tensor loss = BalanceLoss.sequenceWise(tensor(P, 4, 2), CHOSEN, 2, 2, 1, 0.1);
+        assertEquals(0.1 * (1.1 + 1.0) / 2, loss.item(), 1e-15);
+    }
+
+    @Test
+    void zLossIsCoefTimesMeanSquaredLogSumExp() {
+        Tensor logits = tensor(new double[] {0, Math.log(3), 1, 1}, 2, 2);
+        double lse0 = Math.log(4);
+        double lse1 = 1 + Math.log(2);
+        assertEquals(0.01 * (lse0 * lse0 + lse1 * lse1) / 2, BalanceLoss.zLoss(logits, 0.01).item(), 1e-15);
+    }
+
+    @Test
+    void sigmoidScoresAreNormalisedPerTokenAndTheEnabledLossesAdd() {
+        MoeConfig c = new MoeConfig(3, 2, 0, 1, 2, RouterScore.SIGMOID, true, 1, 1, 1, 1.0, false, 0.5, 0, 0);
+        Tensor logits = tensor(new double[] {0, -Math.log(3)}, 1, 2);   // sigmoid: [1/2, 1/4]
+        Tensor scores = tensor(new double[] {0.5, 0.25}, 1, 2);
+        Tensor indices = Tensor.of(Nd4j.createFromArray(new long[][] {{0}}));
+        Router.Routing r = new Router.Routing(logits, scores, indices, tensor(new double[] {1}, 1, 1));
+        // f = [2, 0], P = [2/3, 1/3] -> 4/3; z = 0.5 * log(1 + 1/3)^2
+        double z = Math.log(4.0 / 3);
+        assertEquals(4.0 / 3 + 0.5 * z * z, BalanceLoss.of(c, r, new long[] {0}, 1, 1).item(), 1e-15);
+        MoeConfig none = c.withLosses(0, false, 0);
+        Tensor zero = BalanceLoss.of(none, r, new long[] {0}, 1, 1);
+        assertEquals(0, zero.rank());
+        assertEquals(0.0, zero.item());
+    }
+}
