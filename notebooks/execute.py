@@ -11,6 +11,7 @@ import time
 
 import nbformat
 from nbclient import NotebookClient
+from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 
@@ -26,18 +27,47 @@ def failed_cell(nb):
     return i, nb.cells[i].source
 
 
-STARTS = 3
+STARTS = 4
+CHANNELS = 5  # shell, control, stdin, iopub, heartbeat
+
+
+def start_kernel(kernel, log, startup_timeout):
+    """Starts the kernel and returns its manager once all its channels are bound.
+
+    rapaio-jupyter-kernel 3.0.1 starts its shell thread before it registers the message handlers; a
+    request that is already waiting (jupyter_client sends kernel_info at once, and ZeroMQ queues it)
+    can reach that thread first and kill it, and the kernel never answers. So nothing is sent before
+    the kernel has logged the binding of every channel, plus a grace second.
+    """
+    offset = log.tell()
+    km = KernelManager(kernel_name=kernel)
+    km.start_kernel(stdout=log, stderr=log)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline and km.is_alive():
+        with open(log.name) as f:
+            f.seek(offset)
+            if f.read().count("Binding") >= CHANNELS:
+                time.sleep(1)
+                return km
+        time.sleep(0.2)
+    return km
 
 
 def run(nb, path, args, log):
-    client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, startup_timeout=20,
+    log.flush()
+    km = start_kernel(args.kernel, log, 15)
+    client = NotebookClient(nb, km=km, timeout=args.timeout, startup_timeout=15,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     try:
-        client.execute(stdout=log, stderr=log)
+        client.execute()
     finally:
         # nbclient leaves its exit hook registered when the kernel never became ready; the kernel
-        # is already shut down then, and the hook would only print a traceback at exit.
+        # is shut down here, and the hook would only print a traceback at exit.
         atexit.unregister(client._cleanup_kernel)
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
 
 
 def main():
@@ -68,8 +98,7 @@ def main():
                           f"\n(kernel log: {log_path})", file=sys.stderr)
                     break
                 except RuntimeError as e:
-                    # rapaio's kernel now and then misses the first kernel_info requests and never
-                    # answers; no cell has run then, so a fresh start is safe.
+                    # The kernel never answered (see start_kernel); no cell has run, so a fresh start is safe.
                     status = "FAILED"
                     print(f"{name}: kernel start {attempt} of {STARTS} failed: {e}", file=sys.stderr)
             nbformat.write(nb, os.path.join(args.out, name))
