@@ -26,7 +26,7 @@ import spindle.autograd.Tensor;
 import spindle.autograd.ops.RopeLayout;
 
 /** Rope's tables against the formula and torch_ref, positions from startPos, and its argument errors. */
-class RopeTest {
+public class RopeTest {
 
     @ParameterizedTest
     @EnumSource(RopeLayout.class)
@@ -120,7 +120,7 @@ class RopeTest {
     }
 
     /** shared/bench, the folder of torch_ref.py, in the working directory or a parent; else skips (or fails). */
-    static Path torchRefDir() {
+    public static Path torchRefDir() {
         Optional<String> missing = PyTorch.missing();
         for (Path p = Path.of("").toAbsolutePath(); missing.isEmpty() && p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve("shared/bench/torch_ref.py"))) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.attention;
 
-import static spindle.autograd.ops.Elementwise.add;
-import static spindle.autograd.ops.Elementwise.mulScalar;
 import static spindle.autograd.ops.Joins.concat;
 import static spindle.autograd.ops.Joins.split;
 import static spindle.autograd.ops.Linalg.matmul;
@@ -21,8 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
-import spindle.autograd.ops.Indexing;
-import spindle.autograd.ops.Softmax;
+import spindle.autograd.ops.Attention;
 import spindle.layers.Layer;
 import spindle.layers.Linear;
 import spindle.layers.LinearFactory;
@@ -184,7 +181,7 @@ public final class MultiHeadLatentAttention extends SelfAttention {
             k = all[0];
             v = all[1];
         }
-        return attend(concat(3, q[0], q[1]), k, v);
+        return Attention.causal(concat(3, q[0], q[1]), k, v, scale, null);
     }
 
     /**
@@ -195,7 +192,7 @@ public final class MultiHeadLatentAttention extends SelfAttention {
         INDArray[] w = cache.absorbedWeights(this::absorbedWeights);
         Tensor qLatent = matmul(q[0], Tensor.of(w[0]));                      // [B, H, T, kv_lora_rank]
         Tensor kv = cache.append(concat(3, latent[0], latent[1]))[0];        // [B, 1, S, kv_lora_rank + rope]
-        Tensor o = attend(concat(3, qLatent, q[1]), kv, narrow(kv, 3, 0, dims.kvLoraRank()));
+        Tensor o = Attention.causal(concat(3, qLatent, q[1]), kv, narrow(kv, 3, 0, dims.kvLoraRank()), scale, null);
         return matmul(o, Tensor.of(w[1]));                                   // [B, H, T, v_head_dim]
     }
 
@@ -216,16 +213,5 @@ public final class MultiHeadLatentAttention extends SelfAttention {
             INDArray uv = perHead.get(all(), interval(nope, nope + dims.vHeadDim()), all()).permute(0, 2, 1).dup('c');
             return new INDArray[] {uk, uv};
         }
-    }
-
-    /** Causal softmax attention of q [B, H, Tq, D] over k [B, Hk, Tk, D], v [B, Hk, Tk, Dv]; Hk is H or 1. */
-    private Tensor attend(Tensor q, Tensor k, Tensor v) {
-        long tq = q.size(2);
-        long tk = k.size(2);
-        Tensor scores = mulScalar(matmul(q, transpose(k, 2, 3)), scale);
-        if (tq > 1) {
-            scores = add(scores, narrow(Indexing.causalMask(tk, dtype), 0, tk - tq, tq));
-        }
-        return matmul(Softmax.softmax(scores, 3), v);
     }
 }

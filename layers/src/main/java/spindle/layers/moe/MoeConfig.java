@@ -74,27 +74,31 @@ public record MoeConfig(int hidden, int nRoutedExperts, int nSharedExperts, int 
             true, 1.0, 1, 1, 0.01, false, 0.0, 0.0, 0.0);
     }
 
+    /** This configuration with scoring_func, norm_topk_prob and routed_scaling_factor replaced. */
     public MoeConfig withScoring(RouterScore s, boolean normTopk, double scalingFactor) {
         return new MoeConfig(hidden, nRoutedExperts, nSharedExperts, topK, moeIntermediateSize, s, normTopk,
             scalingFactor, nGroup, topkGroup, auxLossAlpha, seqAux, zLossCoef, capacityFactor, biasUpdateSpeed);
     }
 
+    /** This configuration with n_group and topk_group replaced. */
     public MoeConfig withGroups(int groups, int topGroups) {
         return new MoeConfig(hidden, nRoutedExperts, nSharedExperts, topK, moeIntermediateSize, scoring, normTopkProb,
             routedScalingFactor, groups, topGroups, auxLossAlpha, seqAux, zLossCoef, capacityFactor, biasUpdateSpeed);
     }
 
-    /** The balance losses: aux_loss_alpha, seq_aux and router_z_loss_coef. */
+    /** This configuration with the balance losses replaced: aux_loss_alpha, seq_aux and router_z_loss_coef. */
     public MoeConfig withLosses(double alpha, boolean perSequence, double zCoef) {
         return new MoeConfig(hidden, nRoutedExperts, nSharedExperts, topK, moeIntermediateSize, scoring, normTopkProb,
             routedScalingFactor, nGroup, topkGroup, alpha, perSequence, zCoef, capacityFactor, biasUpdateSpeed);
     }
 
+    /** This configuration with capacity_factor replaced (0: no limit). */
     public MoeConfig withCapacityFactor(double factor) {
         return new MoeConfig(hidden, nRoutedExperts, nSharedExperts, topK, moeIntermediateSize, scoring, normTopkProb,
             routedScalingFactor, nGroup, topkGroup, auxLossAlpha, seqAux, zLossCoef, factor, biasUpdateSpeed);
     }
 
+    /** This configuration with bias_update_speed replaced (0: no loss-free bias). */
     public MoeConfig withBiasUpdateSpeed(double gamma) {
         return new MoeConfig(hidden, nRoutedExperts, nSharedExperts, topK, moeIntermediateSize, scoring, normTopkProb,
             routedScalingFactor, nGroup, topkGroup, auxLossAlpha, seqAux, zLossCoef, capacityFactor, gamma);

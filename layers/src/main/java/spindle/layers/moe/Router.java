@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ops.impl.shape.OneHot;
 import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
+import spindle.autograd.Memory;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Activations;
 import spindle.autograd.ops.Indexing;
@@ -117,9 +118,17 @@ public final class Router extends Module {
         try (GradMode.Scope off = GradMode.disable()) {
             INDArray key = bias == null ? scores : scores.addRowVector(bias);
             if (c.nGroup() > 1) {
-                key = keepBestGroups(key);
+                INDArray limited = keepBestGroups(key);
+                if (key != scores) {
+                    Memory.release(key);
+                }
+                key = limited;
             }
-            return TopK.topK(Tensor.of(key), c.topK()).indices().value();
+            INDArray chosen = TopK.topK(Tensor.of(key), c.topK()).indices().value();
+            if (key != scores) {
+                Memory.release(key);
+            }
+            return chosen;
         }
     }
 
@@ -137,6 +146,10 @@ public final class Router extends Module {
         INDArray penalty = oneHot.sum(1).rsubi(1.0).muli(-EXCLUDED);                         // [N, G]: 0 or -EXCLUDED
         INDArray out = Nd4j.createUninitialized(key.dataType(), n, groups, per);
         Broadcast.add(grouped, penalty, out, 0, 1);
+        Memory.release(oneHot);
+        Memory.release(penalty);
+        Memory.release(groupScore);
+        Memory.release(best);
         return out.reshape('c', new long[] {n, (long) groups * per});
     }
 }

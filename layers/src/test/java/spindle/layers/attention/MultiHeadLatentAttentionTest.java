@@ -23,6 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.GradCase;
+import spindle.autograd.GradCheckOptions;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
@@ -48,7 +49,7 @@ class MultiHeadLatentAttentionTest {
         return dims().map(d -> {
             MultiHeadLatentAttention mla = MlaFixtures.layer(d.getPayload(), 3);
             return named("d out / d x, " + d.getName(),
-                GradCase.of(in -> mla.forward(in[0], null), shape(2, 5, d.getPayload().hidden())));
+                GradCase.of(in -> mla.forward(in[0], null), shape(2, 4, d.getPayload().hidden())));
         });
     }
 
@@ -64,7 +65,9 @@ class MultiHeadLatentAttentionTest {
         MultiHeadLatentAttention mla = MlaFixtures.layer(d, 5);
         Tensor x = MlaFixtures.random(6, 2, 5, d.hidden());
         Tensor seed = MlaFixtures.random(7, 2, 5, d.hidden());
-        ModuleGradCheck.assertMatches(mla, () -> Reductions.sum(Elementwise.mul(mla.forward(x, null), seed)));
+        // A seeded sample of 20 elements per weight matrix keeps the check to a few hundred forwards.
+        ModuleGradCheck.assertMatches(mla, () -> Reductions.sum(Elementwise.mul(mla.forward(x, null), seed)),
+            GradCheckOptions.defaults().withMaxElementsPerInput(20));
     }
 
     @ParameterizedTest(name = "{0}")

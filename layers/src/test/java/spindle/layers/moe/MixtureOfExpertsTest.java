@@ -13,9 +13,12 @@ import static spindle.layers.moe.MoeFixtures.tensor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
+import spindle.layers.Init;
+import spindle.layers.LinearFactory;
 
 /** Names, routing facts and edge cases of the MoE layer, against hand-built gates with known choices. */
 class MixtureOfExpertsTest {
@@ -130,6 +133,28 @@ class MixtureOfExpertsTest {
         assertArrayEquals(new double[] {-0.1, 0.1, 0, 0}, moe.gate().bias().toDoubleVector(), 1e-15);
         moe.updateBias(new long[] {0, 0, 0, 8});   // [0, 0.2, 0.1, -0.1], mean 0.05
         assertArrayEquals(new double[] {-0.05, 0.15, 0.05, -0.15}, moe.gate().bias().toDoubleVector(), 1e-15);
+    }
+
+    @Test
+    void float32LayerAgreesWithItsFloat64Copy() {
+        MoeConfig c = MoeConfig.defaults(6, 6, 1, 2, 4).withScoring(RouterScore.SIGMOID, true, 2.5).withGroups(3, 2)
+            .withLosses(0.1, true, 0.01).withCapacityFactor(0.8).withBiasUpdateSpeed(0.01);
+        MixtureOfExperts f64 = MoeFixtures.layer(c, 9);
+        f64.updateBias(new long[] {9, 0, 2, 4, 1, 0});
+        MixtureOfExperts f32 = new MixtureOfExperts(c, LinearFactory.plain(DataType.FLOAT, Init.zeros()), DataType.FLOAT,
+            Init.zeros());
+        try (GradMode.Scope off = GradMode.disable()) {
+            f32.loadStateDict(f64.stateDict(), true);
+        }
+        Tensor x = MoeFixtures.randn(10, 2, 4, 6).requiresGrad(false);
+        MoeOutput a = f64.forward(x);
+        MoeOutput b = f32.forward(Tensor.of(x.value().castTo(DataType.FLOAT)));
+        assertEquals(DataType.FLOAT, b.hidden().dtype());
+        assertEquals(DataType.FLOAT, b.balanceLoss().dtype());
+        assertArrayEquals(a.tokensPerExpert(), b.tokensPerExpert());
+        assertArrayEquals(a.hidden().value().reshape(48).toDoubleVector(),
+            b.hidden().value().castTo(DataType.DOUBLE).reshape(48).toDoubleVector(), 1e-5);
+        assertEquals(a.balanceLoss().item(), b.balanceLoss().item(), 1e-6);
     }
 
     @Test

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.trainers;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.GradMode;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.Elementwise;
+import spindle.data.Batch;
+import spindle.data.DataLoader;
+import spindle.data.LoaderPosition;
+import spindle.layers.Module;
+import spindle.optim.GradClip;
+import spindle.optim.LrSchedule;
+import spindle.optim.Optimizer;
+
+/**
+ * The training loop, as in nanoGPT's train.py and torchtune's recipes: for each optimizer step, set the
+ * scheduled lr, run {@code gradAccumulation} micro-batches of forward and backward (each loss divided by
+ * the count), clip the global gradient norm, step, log, evaluate and checkpoint every N steps. A loss or
+ * gradient norm that is NaN or infinite stops the run with a {@link NonFiniteException} before the update.
+ *
+ * <pre>{@code
+ * var trainer = new Trainer(model, optimizer, LrSchedule.warmupCosine(100, 5000, 0.1), objective,
+ *                           TrainerOptions.defaults().withMaxSteps(5000).withEval(250, 20));
+ * trainer.setCheckpointer(new Checkpointer(out.resolve("checkpoints"), 500, 3));
+ * trainer.addLogger(new ConsoleLogger(System.err));
+ * trainer.fit(trainLoader, valLoader);   // resumes from the newest checkpoint in out/checkpoints, if any
+ * }</pre>
+ */
+public final class Trainer {
+    private final Module model;
+    private final Optimizer optimizer;
+    private final LrSchedule schedule;
+    private final Objective objective;
+    private final TrainerOptions options;
+    private final List<MetricLogger> loggers = new ArrayList<>();
+    private final List<Callback> callbacks = new ArrayList<>();
+    private Checkpointer checkpointer;
+    private Map<String, Object> config = Map.of();
+    private AnomalyDetector anomaly = AnomalyDetector.NONE;
+    private TrainingRandom random = new TrainingRandom(0);
+    private long step;
+    private long peakRss;
+    private boolean stopRequested;
+
+    /** A trainer at step 0; {@code objective} computes the loss of {@code model} on a batch. */
+    public Trainer(Module model, Optimizer optimizer, LrSchedule schedule, Objective objective, TrainerOptions options) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        this.schedule = Objects.requireNonNull(schedule, "schedule");
+        this.objective = Objects.requireNonNull(objective, "objective");
+        this.options = Objects.requireNonNull(options, "options");
+    }
+
+    /** Adds a logger; it is closed when {@link #fit} ends. */
+    public Trainer addLogger(MetricLogger logger) {
+        loggers.add(Objects.requireNonNull(logger, "logger"));
+        return this;
+    }
+
+    /** Adds a callback, run after the loggers. */
+    public Trainer addCallback(Callback callback) {
+        callbacks.add(Objects.requireNonNull(callback, "callback"));
+        return this;
+    }
+
+    /** Saves checkpoints with {@code c} and makes {@link #fit} resume from its newest complete one. */
+    public Trainer setCheckpointer(Checkpointer c) {
+        this.checkpointer = c;
+        return this;
+    }
+
+    /** The run's configuration (e.g. the recipe's parsed YAML), saved as JSON in every checkpoint. */
+    public Trainer setConfig(Map<String, Object> runConfig) {
+        this.config = new LinkedHashMap<>(runConfig);
+        return this;
+    }
+
+    /**
+     * The randomness the objective draws from (dropout seeds); the trainer saves and restores its position
+     * so a resumed run draws the same numbers. Without one, an unused source with seed 0 is saved.
+     */
+    public Trainer setRandom(TrainingRandom r) {
+        this.random = Objects.requireNonNull(r, "random");
+        return this;
+    }
+
+    /** Asks {@code d} for the op that produced a NaN or Inf; {@link AnomalyDetector#NONE} by default. */
+    public Trainer setAnomalyDetector(AnomalyDetector d) {
+        this.anomaly = Objects.requireNonNull(d, "detector");
+        return this;
+    }
+
+    /** Trains on {@code train} without evaluation; see {@link #fit(DataLoader, DataLoader)}. */
+    public FitResult fit(DataLoader train) throws IOException {
+        return fit(train, null);
+    }
+
+    /**
+     * Resumes from the checkpointer's newest complete checkpoint if there is one, then trains until
+     * maxSteps, maxEpochs or {@link #requestStop()}; checkpoints at the end. {@code eval} may be null.
+     */
+    public FitResult fit(DataLoader train, DataLoader eval) throws IOException {
+        Objects.requireNonNull(train, "train");
+        if (checkpointer != null) {
+            Optional<Checkpoint> last = checkpointer.latest();
+            if (last.isPresent()) {
+                resumeFrom(last.get(), train);
+            }
+        }
+        long first = step;
+        long lastSaved = first;
+        List<Double> losses = new ArrayList<>();
+        double evalLoss = Double.NaN;
+        stopRequested = false;
+        model.train();
+        try {
+            for (MetricLogger l : loggers) {
+                l.start(first, options.maxSteps());
+            }
+            while (step < options.maxSteps() && !epochLimitReached(train) && !stopRequested) {
+                StepMetrics m = trainStep(train);
+                losses.add(m.loss());
+                for (MetricLogger l : loggers) {
+                    l.logStep(m);
+                }
+                callbacks.forEach(c -> c.onStep(m, this));
+                if (eval != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
+                    evalLoss = evaluateAndLog(eval);
+                }
+                if (checkpointer != null && checkpointer.isDue(step)) {
+                    save(train);
+                    lastSaved = step;
+                }
+            }
+            if (eval != null && options.evalEvery() > 0 && step % options.evalEvery() != 0 && step > first) {
+                evalLoss = evaluateAndLog(eval);
+            }
+            if (checkpointer != null && step != lastSaved) {
+                save(train);
+            }
+        } catch (Throwable t) {
+            closeLoggers(t);
+            throw t;
+        }
+        closeLoggers(null);
+        callbacks.forEach(c -> c.onEnd(step, this));
+        return new FitResult(first, step, losses, evalLoss);
+    }
+
+    /** One optimizer step over {@code gradAccumulation} micro-batches from {@code train}. */
+    private StepMetrics trainStep(DataLoader train) {
+        long started = System.nanoTime();
+        long stepNumber = step + 1;
+        int n = options.gradAccumulation();
+        schedule.applyTo(optimizer, step);
+        optimizer.zeroGrad();
+        double lossSum = 0;
+        long tokens = 0;
+        Map<String, Double> aux = new LinkedHashMap<>();
+        for (int micro = 0; micro < n; micro++) {
+            Batch batch = train.next();
+            tokens += countedTargets(batch.targets());
+            anomaly.beginMicroBatch();
+            StepLoss out = objective.loss(batch);
+            double value = out.loss().item();
+            if (!Double.isFinite(value)) {
+                String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
+                throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
+            }
+            lossSum += value;
+            out.aux().forEach((k, v) -> aux.merge(k, v / n, Double::sum));
+            peakRss = Math.max(peakRss, Rss.currentBytes());   // activations are alive now
+            Tensor scaled = n == 1 ? out.loss() : Elementwise.mulScalar(out.loss(), 1.0 / n);
+            scaled.backward();
+        }
+        double norm = GradClip.clipGlobalNorm(optimizer.parameters(),
+            options.maxGradNorm() > 0 ? options.maxGradNorm() : Double.POSITIVE_INFINITY);
+        if (!Double.isFinite(norm)) {
+            throw new NonFiniteException(stepNumber, "gradient norm", norm, anomaly.culprit().orElse(null));
+        }
+        optimizer.step();
+        step = stepNumber;
+        peakRss = Math.max(peakRss, Rss.currentBytes());
+        double seconds = (System.nanoTime() - started) * 1e-9;
+        return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, peakRss);
+    }
+
+    /**
+     * Mean loss over the first evalBatches batches of {@code eval} (all of an epoch when it has fewer),
+     * in eval mode without the tape; the model is back in training mode afterwards.
+     */
+    public double evaluate(DataLoader eval) {
+        eval.restore(new LoaderPosition(0, 0, eval.position().seed()));
+        int batches = Math.min(options.evalBatches(), eval.batchesPerEpoch());
+        if (batches == 0) {
+            throw new IllegalArgumentException("the evaluation loader has no batch: its dataset is too small");
+        }
+        double sum = 0;
+        model.eval();
+        try (GradMode.Scope off = GradMode.disable()) {
+            for (int i = 0; i < batches; i++) {
+                sum += objective.loss(eval.next()).loss().item();
+            }
+        } finally {
+            model.train();
+        }
+        return sum / batches;
+    }
+
+    private double evaluateAndLog(DataLoader eval) throws IOException {
+        double loss = evaluate(eval);
+        for (MetricLogger l : loggers) {
+            l.logEval(step, loss);
+        }
+        callbacks.forEach(c -> c.onEval(step, loss, this));
+        return loss;
+    }
+
+    /** Restores model, optimizer, schedule position, data position and randomness from {@code c}. */
+    public void resumeFrom(Checkpoint c, DataLoader train) throws IOException {
+        try (GradMode.Scope off = GradMode.disable()) {   // loading assigns parameters in place
+            model.loadStateDict(c.modelState(), true);
+        }
+        optimizer.loadState(c.optimizerState(), c.optimizerTensors());
+        TrainerState s = c.state();
+        train.restore(s.data());
+        random.restore(s.rngSeed(), s.rngDraws());
+        step = s.step();
+    }
+
+    private void save(DataLoader train) throws IOException {
+        TrainerState s = new TrainerState(step, step, train.position(), random.seed(), random.draws());
+        Map<String, Object> all = new LinkedHashMap<>();
+        all.put("trainer", options);
+        all.put("run", config);
+        checkpointer.save(model, optimizer, s, all);
+    }
+
+    private boolean epochLimitReached(DataLoader train) {
+        return options.maxEpochs() > 0 && train.epoch() >= options.maxEpochs();
+    }
+
+    /** Closes every logger; with {@code failure} pending, their errors are attached to it instead. */
+    private void closeLoggers(Throwable failure) throws IOException {
+        IOException first = null;
+        for (MetricLogger l : loggers) {
+            try {
+                l.close();
+            } catch (IOException | RuntimeException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else if (first == null) {
+                    first = e instanceof IOException io ? io : new IOException("closing " + l, e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Target positions that take part in the loss: all but {@link Batch#IGNORE_INDEX}. */
+    private static long countedTargets(INDArray targets) {
+        if (!targets.dataType().isIntType()) {
+            return targets.size(0);   // regression targets: one per example
+        }
+        return targets.neq(Batch.IGNORE_INDEX).castTo(DataType.INT64).sumNumber().longValue();
+    }
+
+    /** Stops the run after the current step (it still evaluates and checkpoints at the end). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Optimizer steps taken so far (restored by a resume). */
+    public long step() {
+        return step;
+    }
+
+    /** The run's randomness (see {@link #setRandom}). */
+    public TrainingRandom random() {
+        return random;
+    }
+
+    public Module model() {
+        return model;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    public TrainerOptions options() {
+        return options;
+    }
+}

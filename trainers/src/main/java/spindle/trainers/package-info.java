@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The training loop and what surrounds it: gradient accumulation, clipping, LR schedule, evaluation,
+ * a NaN/Inf guard, atomic checkpoints with exact resume, and metric loggers (console progress bar, CSV,
+ * TensorBoard event files, a PNG loss curve). A step means one optimizer step; a micro-batch is one
+ * forward/backward of an accumulated step.
+ */
+package spindle.trainers;
