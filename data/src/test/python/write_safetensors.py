@@ -18,10 +18,15 @@ def main(path, values_path):
         "bf16": base.bfloat16(),
         "f16": base.half(),
         "i64": torch.arange(-4, 8, dtype=torch.int64).reshape(2, 6),
+        "i32": torch.tensor([-2**31, -1, 0, 2**31 - 1], dtype=torch.int32),
+        "u8": torch.tensor([[0, 7], [128, 255]], dtype=torch.uint8),
+        "bool": torch.tensor([True, False, True]),
+        # exact in half precision: the largest finite value, the smallest subnormal, infinity
+        "f16_edges": torch.tensor([65504.0, 2.0**-24, -float("inf"), -0.0], dtype=torch.float16),
         "scalar": torch.tensor(2.5, dtype=torch.float32),
     }
     codes = {torch.float64: "F64", torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16",
-             torch.int64: "I64"}
+             torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL"}
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
         raw = t.contiguous().view(torch.uint8).numpy().tobytes() if t.dim() else t.reshape(1).view(torch.uint8).numpy().tobytes()
@@ -33,7 +38,8 @@ def main(path, values_path):
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     # the values as PyTorch widens them to float64, for an exact comparison
-    json.dump({name: t.double().flatten().tolist() for name, t in tensors.items()}, open(values_path, "w"))
+    with open(values_path, "w") as f:
+        json.dump({name: t.double().flatten().tolist() for name, t in tensors.items()}, f)
 
 
 if __name__ == "__main__":

@@ -52,14 +52,17 @@ public final class HfConfig {
         }
     }
 
+    /** True when {@code key} is present with a value other than JSON null. */
     public boolean has(String key) {
         return root.has(key) && !root.get(key).isNull();
     }
 
+    /** A required integer (a JSON integer within int range; 64.0 is not accepted). */
     public int integer(String key) {
         return integerValue(key, required(key));
     }
 
+    /** An integer, or {@code defaultValue} when the key is absent or null. */
     public int integer(String key, int defaultValue) {
         return has(key) ? integerValue(key, root.get(key)) : defaultValue;
     }
@@ -69,14 +72,17 @@ public final class HfConfig {
         return has(key) ? OptionalInt.of(integerValue(key, root.get(key))) : OptionalInt.empty();
     }
 
+    /** A required number (integers are accepted). */
     public double real(String key) {
         return realValue(key, required(key));
     }
 
+    /** A number, or {@code defaultValue} when the key is absent or null. */
     public double real(String key, double defaultValue) {
         return has(key) ? realValue(key, root.get(key)) : defaultValue;
     }
 
+    /** A JSON boolean, or {@code defaultValue} when the key is absent or null. */
     public boolean bool(String key, boolean defaultValue) {
         if (!has(key)) {
             return defaultValue;
@@ -88,10 +94,12 @@ public final class HfConfig {
         return v.booleanValue();
     }
 
+    /** A required string. */
     public String string(String key) {
         return stringValue(key, required(key));
     }
 
+    /** A string, or {@code defaultValue} when the key is absent or null. */
     public String string(String key, String defaultValue) {
         return has(key) ? stringValue(key, root.get(key)) : defaultValue;
     }
@@ -107,8 +115,8 @@ public final class HfConfig {
                 return e;
             }
         }
-        throw new IllegalArgumentException(source + ": " + key + " is \"" + v + "\"; accepted values are "
-            + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList());
+        throw new IllegalArgumentException(source + ": " + key + " must be one of "
+            + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList() + " but is \"" + v + "\"");
     }
 
     /** The whole config as plain Java values (maps, lists, numbers, strings). */
@@ -124,7 +132,8 @@ public final class HfConfig {
 
     private JsonNode required(String key) {
         if (!has(key)) {
-            throw new IllegalArgumentException(source + ": required key " + key + " is missing");
+            throw new IllegalArgumentException(source + ": required key " + key
+                + (root.has(key) ? " is null" : " is missing"));
         }
         return root.get(key);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.data;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -23,11 +24,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The safetensors format, by hand (no maintained Java artifact exists): an 8-byte little-endian header length,
  * a JSON header mapping each name to its dtype, shape and byte range, then raw little-endian data. Reads F32,
- * F64, BF16 and F16 (both widened to float32), I64, I32 and U8/BOOL; writes F32, F64, I64 and I32, atomically.
+ * F64, BF16 and F16 (both widened to float32), I64, I32, U8 and BOOL; writes all of them (BF16 and F16 from
+ * ND4J's BFLOAT16 and HALF arrays), atomically. A malformed file is an IllegalArgumentException naming the file
+ * and the tensor.
  */
 public final class Safetensors {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // a repeated key would otherwise silently keep the last entry
+    private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final long MAX_HEADER = 100L << 20;
+    private static final String METADATA = "__metadata__";
 
     private Safetensors() {}
 
@@ -37,6 +42,10 @@ public final class Safetensors {
             Header header = Header.parse(file, ch);
             Map<String, INDArray> out = new LinkedHashMap<>();
             for (Entry e : header.entries) {
+                if (e.end - e.begin > Integer.MAX_VALUE - 8) {   // a Java array holds at most 2^31 - 1 elements
+                    throw bad(file, "has tensor " + e.name + " of " + (e.end - e.begin) + " bytes, more than one"
+                        + " array can hold");
+                }
                 ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart + e.begin, e.end - e.begin)
                     .order(ByteOrder.LITTLE_ENDIAN);
                 out.put(e.name, SafetensorsCodec.decode(e.dtype, e.shape, bytes));
@@ -53,45 +62,22 @@ public final class Safetensors {
     }
 
     /**
-     * Writes {@code tensors} (in map order) and {@code metadata} to {@code file} through a temporary file in the
-     * same directory that is flushed to disk and then renamed: the final name never holds a partial file.
+     * Writes {@code tensors} (in map order) and {@code metadata} (may be null) to {@code file} through a temporary
+     * file in the same directory that is forced to disk and then renamed over {@code file}: the final name holds
+     * either the previous file or the complete new one, never a partial file. Views and non-C-order arrays are
+     * written in C order; FLOAT, DOUBLE, HALF, BFLOAT16, LONG, INT, UBYTE and BOOL arrays are accepted.
      */
     public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
-        Map<String, Object> header = new LinkedHashMap<>();
-        if (metadata != null && !metadata.isEmpty()) {
-            header.put("__metadata__", metadata);
-        }
-        List<byte[]> blobs = new ArrayList<>();
-        long offset = 0;
-        for (Map.Entry<String, INDArray> t : tensors.entrySet()) {
-            if (t.getKey().equals("__metadata__")) {
-                throw new IllegalArgumentException("safetensors: a tensor cannot be named __metadata__");
-            }
-            byte[] blob = SafetensorsCodec.encode(t.getKey(), t.getValue());
-            Map<String, Object> info = new LinkedHashMap<>();
-            info.put("dtype", SafetensorsCodec.dtypeName(t.getKey(), t.getValue().dataType()));
-            info.put("shape", t.getValue().shape());
-            info.put("data_offsets", new long[] {offset, offset + blob.length});
-            header.put(t.getKey(), info);
-            offset += blob.length;
-            blobs.add(blob);
-        }
-        byte[] json = JSON.writeValueAsBytes(header);
-        int padded = (json.length + 7) / 8 * 8;   // data starts 8-aligned
-        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        head.putLong(padded).put(json);
-        while (head.hasRemaining()) {
-            head.put((byte) ' ');
-        }
-        head.flip();
+        ByteBuffer head = header(tensors, metadata);
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
-                for (byte[] blob : blobs) {
-                    writeFully(ch, ByteBuffer.wrap(blob));
+                // one tensor's bytes at a time: a checkpoint never needs a second full copy in memory
+                for (Map.Entry<String, INDArray> t : tensors.entrySet()) {
+                    writeFully(ch, SafetensorsCodec.encode(t.getKey(), t.getValue()));
                 }
                 ch.force(true);
             }
@@ -99,6 +85,43 @@ public final class Safetensors {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /** The length prefix and the JSON header, padded with spaces so that the data starts 8-byte aligned. */
+    private static ByteBuffer header(Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (metadata != null && !metadata.isEmpty()) {
+            metadata.forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw new IllegalArgumentException("safetensors: metadata entry " + k + "=" + v + " has a null");
+                }
+            });
+            header.put(METADATA, metadata);
+        }
+        long offset = 0;
+        for (Map.Entry<String, INDArray> t : tensors.entrySet()) {
+            String key = t.getKey();
+            if (key == null || key.equals(METADATA) || t.getValue() == null) {
+                throw new IllegalArgumentException("safetensors: cannot write tensor '" + key + "'"
+                    + (t.getValue() == null ? " with a null array" : ": the name is reserved"));
+            }
+            String dtype = SafetensorsCodec.dtypeName(key, t.getValue().dataType());
+            long bytes = t.getValue().length() * SafetensorsCodec.width(dtype);
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("dtype", dtype);
+            info.put("shape", t.getValue().shape());
+            info.put("data_offsets", new long[] {offset, offset + bytes});
+            header.put(key, info);
+            offset += bytes;
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) {
+            head.put((byte) ' ');
+        }
+        return head.flip();
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
@@ -140,10 +163,14 @@ public final class Safetensors {
             Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> f = fields.next();
-                if (f.getKey().equals("__metadata__")) {
+                if (f.getKey().equals(METADATA)) {
+                    if (!f.getValue().isObject()) {
+                        throw bad(file, "has a __metadata__ entry that is not a map of strings: " + f.getValue());
+                    }
                     f.getValue().fields().forEachRemaining(m -> {
                         if (!m.getValue().isTextual()) {
-                            throw bad(file, "has __metadata__ value " + m.getKey() + " that is not a string");
+                            throw bad(file, "has __metadata__ value " + m.getKey() + " that is not a string: "
+                                + m.getValue());
                         }
                         metadata.put(m.getKey(), m.getValue().textValue());
                     });
@@ -166,9 +193,10 @@ public final class Safetensors {
             JsonNode dtype = info.get("dtype");
             JsonNode shape = info.get("shape");
             JsonNode offsets = info.get("data_offsets");
-            if (dtype == null || !dtype.isTextual() || shape == null || !shape.isArray() || offsets == null
-                || !offsets.isArray() || offsets.size() != 2) {
-                throw bad(file, "has tensor " + name + " without a dtype string, a shape list and two data_offsets");
+            if (!info.isObject() || dtype == null || !dtype.isTextual() || shape == null || !shape.isArray()
+                || offsets == null || !offsets.isArray() || offsets.size() != 2) {
+                throw bad(file, "has tensor " + name + " without a dtype string, a shape list and two data_offsets: "
+                    + info);
             }
             int width = SafetensorsCodec.width(dtype.textValue());
             if (width == 0) {
@@ -176,25 +204,39 @@ public final class Safetensors {
                     + "; readable dtypes are F32, F64, BF16, F16, I64, I32, U8, BOOL");
             }
             long[] dims = new long[shape.size()];
-            long count = 1;
+            long bytes = width;
             for (int i = 0; i < dims.length; i++) {
-                dims[i] = shape.get(i).asLong(-1);
+                dims[i] = natural(shape.get(i));
                 if (dims[i] < 0) {
-                    throw bad(file, "has tensor " + name + " with a negative or non-integer dimension " + shape);
+                    throw bad(file, "has tensor " + name + " with a negative or non-integer dimension in " + shape);
                 }
-                count *= dims[i];
+                bytes = dims[i] == 0 ? 0 : bytes < 0 ? -1 : multiplyOrMinusOne(bytes, dims[i]);
             }
-            long begin = offsets.get(0).asLong(-1);
-            long end = offsets.get(1).asLong(-1);
+            long begin = natural(offsets.get(0));
+            long end = natural(offsets.get(1));
             if (begin < 0 || end < begin || end > dataLength) {
                 throw bad(file, "has tensor " + name + " with data_offsets " + offsets + " outside the "
                     + dataLength + " data bytes");
             }
-            if (end - begin != count * width) {
+            if (bytes < 0 || end - begin != bytes) {
                 throw bad(file, "has tensor " + name + " of shape " + shape + " and dtype " + dtype.textValue()
-                    + " (" + count * width + " bytes) but data_offsets span " + (end - begin) + " bytes");
+                    + " (" + (bytes < 0 ? "too many" : bytes) + " bytes) but data_offsets span " + (end - begin)
+                    + " bytes");
             }
             return new Entry(name, dtype.textValue(), dims, begin, end);
+        }
+
+        /** A non-negative JSON integer, or -1 for anything else (2.5, "3", -4, or beyond a long). */
+        private static long natural(JsonNode n) {
+            return n.isIntegralNumber() && n.canConvertToLong() && n.longValue() >= 0 ? n.longValue() : -1;
+        }
+
+        private static long multiplyOrMinusOne(long a, long b) {
+            try {
+                return Math.multiplyExact(a, b);
+            } catch (ArithmeticException overflow) {
+                return -1;
+            }
         }
     }
 

@@ -57,7 +57,7 @@ final class SafetensorsCodec {
                 byte[] v = new byte[n];
                 b.get(v);
                 INDArray bytes = Nd4j.createFromArray(v);
-                yield dtype.equals("BOOL") ? bytes.castTo(DataType.BOOL) : bytes.castTo(DataType.UINT8);
+                yield dtype.equals("BOOL") ? bytes.castTo(DataType.BOOL) : bytes.castTo(DataType.UBYTE);
             }
         };
         if (n == 0) {
@@ -86,26 +86,62 @@ final class SafetensorsCodec {
         return switch (t) {
             case FLOAT -> "F32";
             case DOUBLE -> "F64";
+            case BFLOAT16 -> "BF16";
+            case HALF -> "F16";
             case LONG -> "I64";
             case INT -> "I32";
+            case UBYTE -> "U8";
+            case BOOL -> "BOOL";
             default -> throw new IllegalArgumentException("safetensors: tensor " + key + " has dtype " + t
-                + "; writable dtypes are FLOAT, DOUBLE, LONG and INT");
+                + "; writable dtypes are FLOAT, DOUBLE, BFLOAT16, HALF, LONG, INT, UBYTE and BOOL");
         };
     }
 
-    static byte[] encode(String key, INDArray a) {
+    /** The little-endian bytes of {@code a} in C order, ready to write. */
+    static ByteBuffer encode(String key, INDArray a) {
         String name = dtypeName(key, a.dataType());
         INDArray c = a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
-        long n = c.length();
-        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(n * width(name))).order(ByteOrder.LITTLE_ENDIAN);
+        int n = Math.toIntExact(c.length());
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact((long) n * width(name))).order(ByteOrder.LITTLE_ENDIAN);
         if (n > 0) {
             switch (name) {
-                case "F32" -> b.asFloatBuffer().put(c.data().asFloat(), 0, (int) n);
-                case "F64" -> b.asDoubleBuffer().put(c.data().asDouble(), 0, (int) n);
-                case "I64" -> b.asLongBuffer().put(c.data().asLong(), 0, (int) n);
-                default -> b.asIntBuffer().put(c.data().asInt(), 0, (int) n);
+                case "F32" -> b.asFloatBuffer().put(c.data().asFloat(), 0, n);
+                case "F64" -> b.asDoubleBuffer().put(c.data().asDouble(), 0, n);
+                case "I64" -> b.asLongBuffer().put(c.data().asLong(), 0, n);
+                case "I32" -> b.asIntBuffer().put(c.data().asInt(), 0, n);
+                case "BF16", "F16" -> {
+                    // widening a 16-bit float to float32 is exact, so taking the bits back needs no rounding
+                    float[] v = c.castTo(DataType.FLOAT).data().asFloat();
+                    for (int i = 0; i < n; i++) {
+                        b.putShort(name.equals("BF16") ? (short) (Float.floatToRawIntBits(v[i]) >>> 16) : exactHalf(v[i]));
+                    }
+                }
+                default -> {
+                    int[] v = c.castTo(DataType.INT).data().asInt();
+                    for (int i = 0; i < n; i++) {
+                        b.put((byte) v[i]);
+                    }
+                }
             }
         }
-        return b.array();
+        return b.rewind();
+    }
+
+    /** The half-precision bits of a float that came from a half (exactly representable, so no rounding). */
+    static short exactHalf(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exponent = (bits >>> 23) & 0xff;
+        int mantissa = bits & 0x7fffff;
+        if (exponent == 0xff) {
+            return (short) (sign | 0x7c00 | (mantissa >>> 13) | (mantissa != 0 ? 0x200 : 0));   // inf or NaN
+        }
+        if (exponent >= 113) {
+            return (short) (sign | ((exponent - 112) << 10) | (mantissa >>> 13));
+        }
+        if (exponent == 0) {
+            return (short) sign;   // float subnormals are below half's range: only zero comes from a half
+        }
+        return (short) (sign | Math.round(Math.abs(f) * 0x1p24f));   // half subnormal: a multiple of 2^-24
     }
 }

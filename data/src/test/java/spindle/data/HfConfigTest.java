@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Typed reads of config.json keys, defaults, nulls, and errors naming key, source and value. */
 class HfConfigTest {
@@ -48,5 +53,64 @@ class HfConfigTest {
         assertTrue(e.getMessage().contains("broken.json"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> HfConfig.read(Path.of("no/such/config.json")));
         assertTrue(e.getMessage().contains("no/such/config.json"), e.getMessage());
+    }
+
+    @Test
+    void readsAFileAndNamesItInErrors(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 4, \"rope_scaling\":"
+            + " {\"type\": \"yarn\", \"factor\": 40}, \"architectures\": [\"LlamaForCausalLM\"], \"head_dim\": 64.0}");
+        HfConfig f = HfConfig.read(file);
+        assertEquals(4, f.integer("num_attention_heads"));
+        assertEquals(file.toString(), f.source());
+        assertEquals(Map.of("type", "yarn", "factor", 40), f.asMap().get("rope_scaling"));
+        assertEquals(List.of("LlamaForCausalLM"), f.asMap().get("architectures"));
+        var e = assertThrows(IllegalArgumentException.class, () -> f.integer("head_dim"));
+        assertMessage(e, file.toString(), "head_dim must be an integer but is 64.0");
+        e = assertThrows(IllegalArgumentException.class, () -> f.string("rope_scaling"));
+        assertMessage(e, file.toString(), "rope_scaling must be a string but is {\"type\":\"yarn\",\"factor\":40}");
+
+        Path broken = Files.writeString(dir.resolve("broken.json"), "{\"a\": }");
+        e = assertThrows(IllegalArgumentException.class, () -> HfConfig.read(broken));
+        assertMessage(e, broken.toString(), "not valid JSON");
+        Path list = Files.writeString(dir.resolve("list.json"), "[1]");
+        e = assertThrows(IllegalArgumentException.class, () -> HfConfig.read(list));
+        assertMessage(e, list.toString(), "must be a JSON object");
+    }
+
+    @Test
+    void everyGetterNamesKeyExpectedTypeAndFoundValue() {
+        HfConfig bad = HfConfig.parse("{\"n\": \"12\", \"big\": 3000000000, \"flag\": 1, \"gone\": null,"
+            + " \"act\": \"gelu\", \"eps\": true}", "bad.json");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.integer("n")),
+            "bad.json", "n must be an integer but is \"12\"");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.integer("n", 3)),
+            "bad.json", "n must be an integer");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.optionalInteger("big")),
+            "bad.json", "big must be an integer but is 3000000000");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.bool("flag", true)),
+            "bad.json", "flag must be true or false but is 1");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.real("eps")),
+            "bad.json", "eps must be a number but is true");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.real("eps", 1e-5)),
+            "bad.json", "eps must be a number");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.string("big", "x")),
+            "bad.json", "big must be a string but is 3000000000");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.real("gone")),
+            "bad.json", "required key gone is null");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.string("absent")),
+            "bad.json", "required key absent is missing");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> bad.enumValue("act", Score.class, Score.SOFTMAX)),
+            "bad.json", "act must be one of [softmax, sigmoid] but is \"gelu\"");
+        assertEquals(7, bad.integer("gone", 7));
+        assertEquals(OptionalInt.empty(), bad.optionalInteger("absent"));
+        assertEquals(2.5, bad.real("absent", 2.5));
+        assertEquals("d", bad.string("gone", "d"));
+        assertTrue(bad.has("n"));
+    }
+
+    private static void assertMessage(IllegalArgumentException e, String... parts) {
+        for (String p : parts) {
+            assertTrue(e.getMessage().contains(p), "expected '" + p + "' in: " + e.getMessage());
+        }
     }
 }

@@ -3,9 +3,12 @@ package spindle.layers;
 
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 
 /**
@@ -61,10 +64,19 @@ public abstract class Module {
         return b;
     }
 
-    /** Every parameter by dotted path, in registration order. */
+    /**
+     * Every parameter by dotted path, in registration order. A parameter reachable by two paths (a child
+     * registered twice, as tied weights are) is listed once, under its first path, as PyTorch does: an
+     * optimizer must not step it twice.
+     */
     public final Map<String, Tensor> namedParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        visit("", (prefix, m) -> m.params.forEach((n, p) -> out.put(prefix + n, p)));
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        visit("", (prefix, m) -> m.params.forEach((n, p) -> {
+            if (seen.add(p)) {
+                out.put(prefix + n, p);
+            }
+        }));
         return Collections.unmodifiableMap(out);
     }
 
@@ -86,14 +98,22 @@ public abstract class Module {
         return Collections.unmodifiableMap(out);
     }
 
-    /** This module and every descendant by dotted path; this module's own path is "". */
+    /** This module and every descendant by dotted path (each once, under its first path); this module's is "". */
     public final Map<String, Module> namedModules() {
         Map<String, Module> out = new LinkedHashMap<>();
-        visit("", (prefix, m) -> out.put(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), m));
+        Set<Module> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        visit("", (prefix, m) -> {
+            if (seen.add(m)) {
+                out.put(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), m);
+            }
+        });
         return Collections.unmodifiableMap(out);
     }
 
-    /** Parameter values and persistent buffers by checkpoint key; the arrays are the live ones, not copies. */
+    /**
+     * Parameter values and persistent buffers by checkpoint key; the arrays are the live ones, not copies. A
+     * shared member appears under every path, as in PyTorch's {@code state_dict()}.
+     */
     public final Map<String, INDArray> stateDict() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         visit("", (prefix, m) -> {
@@ -119,20 +139,28 @@ public abstract class Module {
             throw new IllegalArgumentException("state dict does not match " + getClass().getSimpleName() + ": "
                 + report.describe());
         }
-        Map<String, Tensor> byKey = namedParameters();
-        own.forEach((key, target) -> {
-            INDArray source = state.get(key);
-            if (source == null || !Arrays.equals(source.shape(), target.shape())) {
-                return;
-            }
-            INDArray converted = source.dataType() == target.dataType() ? source : source.castTo(target.dataType());
-            Tensor p = byKey.get(key);
-            if (p != null) {
-                p.mutate(v -> v.assign(converted));
-            } else {
-                target.assign(converted);
-            }
-        });
+        Map<String, Tensor> byKey = new LinkedHashMap<>();
+        visit("", (prefix, m) -> m.params.forEach((n, p) -> byKey.put(prefix + n, p)));
+        // loading is not part of any graph; as PyTorch's load_state_dict, it copies under no_grad
+        try (GradMode.Scope off = GradMode.disable()) {
+            own.forEach((key, target) -> {
+                INDArray source = state.get(key);
+                if (source == null || !Arrays.equals(source.shape(), target.shape())) {
+                    return;
+                }
+                boolean cast = source.dataType() != target.dataType();
+                INDArray converted = cast ? source.castTo(target.dataType()) : source;
+                Tensor p = byKey.get(key);
+                if (p != null) {
+                    p.mutate(v -> v.assign(converted));
+                } else {
+                    target.assign(converted);
+                }
+                if (cast) {
+                    converted.close();   // a full-size copy per weight: free it now, not at GC
+                }
+            });
+        }
         return report;
     }
 

@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers;
 
-import static spindle.autograd.ops.Elementwise.addScalar;
-import static spindle.autograd.ops.Elementwise.mul;
-import static spindle.autograd.ops.Elementwise.rsqrt;
-import static spindle.autograd.ops.Reductions.mean;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.autograd.Tensor;
+import spindle.autograd.ops.Norms;
 
 /** y = x / sqrt(mean(x², last dim) + eps) * weight, as Llama's RMSNorm; key "weight", initialised to ones. */
 public final class RmsNorm extends Layer {
@@ -23,11 +19,10 @@ public final class RmsNorm extends Layer {
         this.eps = eps;
     }
 
-    /** x [..., dim] → same shape. */
+    /** x [..., dim] → same shape, one fused autograd node ({@link Norms#rmsNorm}). */
     @Override
     public Tensor forward(Tensor x) {
-        int last = x.rank() - 1;
-        return mul(mul(x, rsqrt(addScalar(mean(mul(x, x), true, last), eps))), weight);
+        return Norms.rmsNorm(x, weight, eps);
     }
 
     public Tensor weight() {

@@ -9,6 +9,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.RopeLayout;
 import spindle.autograd.ops.Rotary;
+import spindle.autograd.ops.TorchFloat32Trig;
 
 /**
  * Rotary position embedding (RoFormer): channel pair i of a head at position p turns by the angle
@@ -94,7 +95,10 @@ public final class Rope {
     /**
      * cos and sin, row-major [maxPositions, dim]. Every step is float32 arithmetic, as torch_ref's rope_tables
      * and Hugging Face compute them (float32 buffers, which model.double() then casts): tables computed in
-     * float64 would differ from the reference by ~1e-8 and break 1e-10 parity of float64 checkpoints.
+     * float64 would differ from the reference by ~1e-8 and break 1e-10 parity of float64 checkpoints. cos and
+     * sin are torch's own float32 results ({@link TorchFloat32Trig}), which are not correctly rounded, on
+     * torch_ref's layout [position, cat(angles, angles)] with one intra-op thread (torch with more threads gives
+     * the same whenever each thread's chunk of the table starts at a multiple of 8 entries).
      */
     private static float[][] tables(int dim, int positions, float theta, RopeLayout layout) {
         int half = dim / 2;
@@ -105,17 +109,26 @@ public final class Rope {
         }
         float[] cos = new float[positions * dim];
         float[] sin = new float[positions * dim];
-        for (int p = 0; p < positions; p++) {
-            for (int i = 0; i < half; i++) {
-                float angle = (float) p * inv[i];
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
-                int a = layout == RopeLayout.ROTATE_HALF ? i : 2 * i;
-                int b = layout == RopeLayout.ROTATE_HALF ? i + half : 2 * i + 1;
-                cos[p * dim + a] = c;
-                cos[p * dim + b] = c;
-                sin[p * dim + a] = s;
-                sin[p * dim + b] = s;
+        // blocks of 8 rows start on one of torch's 8-lane vectors, so each block sees torch's lane grouping
+        for (int p0 = 0; p0 < positions; p0 += 8) {
+            int rows = Math.min(8, positions - p0);
+            float[] angles = new float[rows * dim];
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < half; i++) {
+                    float angle = (float) (p0 + r) * inv[i];
+                    angles[r * dim + i] = angle;
+                    angles[r * dim + i + half] = angle;
+                }
+            }
+            float[] c = TorchFloat32Trig.cos(angles, 1);
+            float[] s = TorchFloat32Trig.sin(angles, 1);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < dim; j++) {
+                    // interleaved channels 2i and 2i+1 take pair i's value from torch_ref's column i
+                    int from = r * dim + (layout == RopeLayout.ROTATE_HALF ? j : j / 2);
+                    cos[(p0 + r) * dim + j] = c[from];
+                    sin[(p0 + r) * dim + j] = s[from];
+                }
             }
         }
         return new float[][] {cos, sin};

@@ -6,13 +6,17 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.Safetensors;
 
 /** A module's state dict in a safetensors file: saved atomically, loaded strictly or with a report. */
 public final class StateFiles {
     private StateFiles() {}
 
-    /** Writes every parameter and persistent buffer under its checkpoint key. */
+    /**
+     * Writes every parameter and persistent buffer under its checkpoint key, in registration order. The write
+     * is atomic: {@code file} holds either its previous content or the complete new state, never a part.
+     */
     public static void save(Module module, Path file) {
         try {
             Safetensors.write(file, module.stateDict(), Map.of("format", "pt"));
@@ -22,14 +26,15 @@ public final class StateFiles {
     }
 
     /**
-     * Loads {@code file} into {@code module} (dtypes converted to the module's). Strict: a missing, unexpected
-     * or misshapen key is an error naming the file, the key and both shapes.
+     * Loads {@code file} into {@code module}, converting each tensor to its member's dtype (a float32 or bf16
+     * file into a float64 module). Strict: a missing, unexpected or misshapen key is an error naming the file,
+     * the key and both shapes, and nothing is loaded. Non-strict: what matches is loaded and the rest reported.
      */
     public static LoadReport load(Module module, Path file, boolean strict) {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("weights file " + file + " does not exist");
         }
-        Map<String, org.nd4j.linalg.api.ndarray.INDArray> state;
+        Map<String, INDArray> state;
         try {
             state = Safetensors.read(file);
         } catch (IOException e) {
@@ -39,6 +44,8 @@ public final class StateFiles {
             return module.loadStateDict(state, strict);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        } finally {
+            state.values().forEach(INDArray::close);   // the file's copies are no longer needed
         }
     }
 }

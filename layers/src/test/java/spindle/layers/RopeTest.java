@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -48,31 +49,31 @@ public class RopeTest {
         }
     }
 
-    @Test
-    void tablesAreTorchRefsFloat32Tables() throws Exception {
+    @ParameterizedTest(name = "rot_dim {0}, {1} positions, theta {2}")
+    @CsvSource({"16, 512, 10000", "4, 1001, 500000", "6, 999, 10000", "64, 4096, 500000"})
+    void tablesAreTorchRefsFloat32TablesBitForBit(int dim, int n, double theta) throws Exception {
         Path torchRef = torchRefDir();
-        int dim = 16;
-        int n = 512;
-        Rope rope = new Rope(dim, 10000, n, RopeLayout.ROTATE_HALF, DataType.DOUBLE);
         Path script = Path.of("src", "test", "python", "rope_tables.py");
-        JsonNode ref = new ObjectMapper().readTree(PyTorch.run(script, 120, torchRef.toString(), "" + dim, "" + n, "10000"));
-        int same = 0;
-        for (String which : new String[] {"cos", "sin"}) {
-            double[] got = (which.equals("cos") ? rope.cos() : rope.sin()).dup('c').data().asDouble();
-            JsonNode want = ref.get(which);
-            assertEquals(want.size(), got.length, which + " length");
-            for (int i = 0; i < got.length; i++) {
-                float w = (float) want.get(i).asDouble();
-                float g = (float) got[i];
-                // PyTorch's vectorised float32 cos/sin (SLEEF, 1-ulp) are not correctly rounded; ours are
-                // (Math.cos of the float32 angle, rounded once), so single entries may differ by one ulp.
-                if (Math.abs(w - g) > Math.ulp(w)) {
-                    fail(which + " at flat index " + i + ": torch " + w + ", spindle " + g);
+        JsonNode ref = new ObjectMapper().readTree(PyTorch.run(script, 120, torchRef.toString(), "" + dim, "" + n,
+            "" + theta));
+        for (RopeLayout layout : RopeLayout.values()) {
+            Rope rope = new Rope(dim, theta, n, layout, DataType.DOUBLE);
+            for (String which : new String[] {"cos", "sin"}) {
+                double[] got = (which.equals("cos") ? rope.cos() : rope.sin()).dup('c').data().asDouble();
+                JsonNode want = ref.get(which);
+                assertEquals(want.size(), got.length, which + " length");
+                for (int i = 0; i < got.length; i++) {
+                    // torch_ref's table is rotate-half; interleaved channels 2k, 2k+1 hold its column k
+                    int p = i / dim;
+                    int from = layout == RopeLayout.ROTATE_HALF ? i : p * dim + i % dim / 2;
+                    double w = want.get(from).asDouble();
+                    if (Double.doubleToLongBits(w) != Double.doubleToLongBits(got[i])) {
+                        fail(layout + " " + which + " at position " + p + ", channel " + i % dim + ": torch " + w
+                            + ", spindle " + got[i]);
+                    }
                 }
-                same += w == g ? 1 : 0;
             }
         }
-        assertTrue(same > 0.9 * 2 * dim * n, "bit-identical entries: " + same + " of " + 2 * dim * n);
     }
 
     @Test

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** Entry point of {@code ./spindle}: dispatches to one subcommand per job. */
 @Command(name = "spindle", mixinStandardHelpOptions = true, version = "spindle 0.1.0",
     description = "Train and fine-tune models on the JVM.",
-    subcommands = {Demo.class, OpOverhead.class, CommandLine.HelpCommand.class})
+    subcommands = {Demo.class, Bench.class, Parity.class, OpOverhead.class, CommandLine.HelpCommand.class})
 public final class Spindle implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.ops;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import spindle.autograd.Tape;
+import spindle.autograd.Tensor;
+
+/** Gated linear units of feed-forward blocks, each one fused node with a hand-written backward. */
+public final class Gating {
+    private Gating() {}
+
+    /**
+     * SwiGLU's gate, silu(gate) * up, for gate and up of the same shape (Llama's act_fn(gate_proj(x)) * up_proj(x)).
+     * With s = sigmoid(gate): d/dup = g gate s, d/dgate = g up s (1 + gate (1 - s)). Only s is saved.
+     */
+    public static Tensor swiglu(Tensor gate, Tensor up) {
+        if (!Arrays.equals(gate.shape(), up.shape())) {
+            throw new IllegalArgumentException("swiglu: gate has shape " + Arrays.toString(gate.shape())
+                + " but up has shape " + Arrays.toString(up.shape()) + "; they must be equal");
+        }
+        if (gate.dtype() != up.dtype()) {
+            throw new IllegalArgumentException("swiglu: gate is " + gate.dtype() + " but up is " + up.dtype());
+        }
+        INDArray s = Transforms.sigmoid(gate.value(), true);
+        INDArray y = gate.value().mul(s).muli(up.value());
+        return Tape.record("swiglu", y, new INDArray[] {s}, g -> {
+            if (g.needs(1)) {
+                g.add(1, gate.value().mul(s).muli(g.out()));
+            }
+            if (g.needs(0)) {
+                g.add(0, s.rsub(1).muli(gate.value()).addi(1).muli(s).muli(up.value()).muli(g.out()));
+            }
+        }, gate, up);
+    }
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.ops;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import spindle.autograd.Memory;
+import spindle.autograd.Tape;
+import spindle.autograd.Tensor;
+
+/**
+ * Normalisations over the last dim, each one fused node with a hand-written backward: RMSNorm (Llama) and
+ * LayerNorm (torch.nn.LayerNorm). x [..., D] is handled as rows [R, D]; only the per-row statistics
+ * ([R, 1]) are saved, the normalised x̂ is recomputed in the backward.
+ */
+public final class Norms {
+    private Norms() {}
+
+    /**
+     * y = x * rsqrt(mean(x², last dim) + eps) * weight, x [..., D], weight [D]. With r the rsqrt and
+     * x̂ = x r: d/dweight = Σ_rows g x̂, d/dx = r (g w - x̂ mean(g w x̂, last dim)).
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        if (weight == null) {
+            throw new IllegalArgumentException("rmsNorm: weight must not be null (x has shape "
+                + Arrays.toString(x.shape()) + ")");
+        }
+        long d = lastDim("rmsNorm", x, weight, null, eps);
+        long[] xs = x.shape();
+        long rows = x.value().length() / d;
+        INDArray x2 = x.value().reshape(rows, d);
+        INDArray r = inverseRms(x2, d, eps);                                 // [R, 1]
+        INDArray y = x2.mulColumnVector(r).muliRowVector(weight.value()).reshape(xs);
+        return Tape.record("rms_norm", y, new INDArray[] {r}, g -> {
+            INDArray g2 = g.out().reshape(rows, d);
+            INDArray xhat = x.value().reshape(rows, d).mulColumnVector(r);
+            INDArray gx = g2.mul(xhat);                                      // g x̂
+            if (g.needs(1)) {
+                g.add(1, gx.sum(0));
+            }
+            if (g.needs(0)) {
+                INDArray m = gx.muliRowVector(weight.value()).sum(true, 1).divi(d);   // mean(g w x̂)
+                // gx's buffer is free again: it becomes g w, then the gradient itself
+                gx.assign(g2).muliRowVector(weight.value()).subi(xhat.muliColumnVector(m)).muliColumnVector(r);
+                Memory.release(m);
+                g.add(0, gx.reshape(xs));
+            } else {
+                Memory.release(gx);
+            }
+            Memory.release(xhat);
+        }, x, weight);
+    }
+
+    /**
+     * y = (x - mean) * rsqrt(var + eps) * weight + bias over the last dim, var biased (divided by D) as in
+     * torch.nn.LayerNorm; weight and bias [D] may each be null (no affine part). With x̂ the normalised x and
+     * ĝ = g w: d/dx = r (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)), d/dweight = Σ_rows g x̂, d/dbias = Σ_rows g.
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        long d = lastDim("layerNorm", x, weight, bias, eps);
+        long[] xs = x.shape();
+        long rows = x.value().length() / d;
+        INDArray mu = x.value().reshape(rows, d).mean(true, 1);              // [R, 1]
+        INDArray y2 = x.value().reshape(rows, d).subColumnVector(mu);      // x - mean, then x̂, then y
+        INDArray r = inverseRms(y2, d, eps);                                // rsqrt(var + eps), [R, 1]
+        y2.muliColumnVector(r);
+        if (weight != null) {
+            y2.muliRowVector(weight.value());
+        }
+        if (bias != null) {
+            y2.addiRowVector(bias.value());
+        }
+        int wi = weight == null ? -1 : 1;
+        int bi = bias == null ? -1 : weight == null ? 1 : 2;
+        Tensor[] inputs = weight == null && bias == null ? new Tensor[] {x}
+            : weight == null ? new Tensor[] {x, bias} : bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return Tape.record("layer_norm", y2.reshape(xs), new INDArray[] {mu, r}, g -> {
+            INDArray g2 = g.out().reshape(rows, d);
+            if (bi > 0 && g.needs(bi)) {
+                g.add(bi, g2.sum(0));
+            }
+            boolean dx = g.needs(0);
+            if (!dx && (wi < 0 || !g.needs(wi))) {
+                return;
+            }
+            INDArray xhat = x.value().reshape(rows, d).subColumnVector(mu).muliColumnVector(r);
+            INDArray gx = g2.mul(xhat);                                      // g x̂
+            if (wi > 0 && g.needs(wi)) {
+                g.add(wi, gx.sum(0));
+            }
+            if (dx) {
+                if (weight != null) {
+                    gx.muliRowVector(weight.value());
+                }
+                INDArray m2 = gx.mean(true, 1);                              // mean(ĝ x̂)
+                INDArray gHat = gx.assign(g2);                               // gx's buffer, reused for ĝ
+                if (weight != null) {
+                    gHat.muliRowVector(weight.value());
+                }
+                INDArray m1 = gHat.mean(true, 1);                            // mean(ĝ)
+                gHat.subiColumnVector(m1).subi(xhat.muliColumnVector(m2)).muliColumnVector(r);
+                Memory.release(m1);
+                Memory.release(m2);
+                g.add(0, gHat.reshape(xs));
+            } else {
+                Memory.release(gx);
+            }
+            Memory.release(xhat);
+        }, inputs);
+    }
+
+    /** rsqrt(sum(v², dim 1) / d + eps) of rows v [R, d], as a fresh [R, 1]; no [R, d] temporary. */
+    private static INDArray inverseRms(INDArray v, long d, double eps) {
+        INDArray n = v.norm2(true, 1);
+        return Transforms.pow(n.muli(n).divi(d).addi(eps), -0.5, false);
+    }
+
+    /** Checks x [..., D], weight and bias [D] (when given), matching dtypes and eps; returns D. */
+    private static long lastDim(String op, Tensor x, Tensor weight, Tensor bias, double eps) {
+        long[] xs = x.shape();
+        if (xs.length == 0 || xs[xs.length - 1] == 0) {
+            throw new IllegalArgumentException(op + ": x has shape " + Arrays.toString(xs)
+                + "; it needs a non-empty last dim to normalise over");
+        }
+        long d = xs[xs.length - 1];
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps must be non-negative and finite but is " + eps);
+        }
+        for (Tensor p : new Tensor[] {weight, bias}) {
+            if (p == null) {
+                continue;
+            }
+            String name = p == weight ? "weight" : "bias";
+            if (!Arrays.equals(p.shape(), new long[] {d})) {
+                throw new IllegalArgumentException(op + ": " + name + " has shape " + Arrays.toString(p.shape())
+                    + " but x has shape " + Arrays.toString(xs) + "; " + name + " must be [" + d + "]");
+            }
+            if (p.dtype() != x.dtype()) {
+                throw new IllegalArgumentException(op + ": " + name + " is " + p.dtype() + " but x is " + x.dtype());
+            }
+        }
+        return d;
+    }
+}

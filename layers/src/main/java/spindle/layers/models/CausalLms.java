@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers.models;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import spindle.data.HfConfig;
+import spindle.layers.Embedding;
+import spindle.layers.Init;
+import spindle.layers.Layer;
+import spindle.layers.LinearFactory;
+import spindle.layers.RmsNorm;
+import spindle.layers.StateFiles;
+
+/** Builds a causal LM from a Hugging Face config.json (by model_type), and loads a checkpoint directory. */
+public final class CausalLms {
+    private CausalLms() {}
+
+    /** The model a config describes, with Hugging Face's initialisation N(0, initializer_range²) from {@code seed}. */
+    public static CausalLm fromHfConfig(HfConfig config, DataType dtype, long seed) {
+        Init init = Init.normal(0, config.real("initializer_range", 0.02), new SplittableRandom(seed));
+        return fromHfConfig(config, dtype, LinearFactory.plain(dtype, init), init);
+    }
+
+    /** As {@link #fromHfConfig(HfConfig, DataType, long)} with the projections from {@code linears} (LoRA, QAT). */
+    public static CausalLm fromHfConfig(HfConfig config, DataType dtype, LinearFactory linears, Init init) {
+        String type = config.string("model_type");
+        return switch (type) {
+            case "llama" -> Llama.fromHfConfig(config, dtype, linears, init);
+            case "deepseek_v3" -> DeepSeekV3.fromHfConfig(config, dtype, linears, init);
+            default -> throw new IllegalArgumentException("model_type '" + type + "' is not supported; use \"llama\""
+                + " or \"deepseek_v3\"");
+        };
+    }
+
+    /**
+     * A model directory as Hugging Face writes it: config.json and model.safetensors, loaded strictly (every
+     * key present, none extra, all shapes equal) and converted to {@code dtype}.
+     */
+    public static CausalLm fromPretrained(Path dir, DataType dtype) {
+        Path weights = dir.resolve("model.safetensors");
+        if (!Files.isRegularFile(weights)) {
+            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
+        }
+        CausalLm model = fromHfConfig(HfConfig.read(dir.resolve("config.json")), dtype, 0);
+        StateFiles.load(model, weights, true);
+        return model;
+    }
+
+    /** Embedding, final norm and head around the family's blocks; the parts every family shares. */
+    static CausalLm assemble(String type, HfConfig config, List<DecoderBlock> blocks, DataType dtype,
+                             LinearFactory linears, Init init) {
+        int vocab = config.integer("vocab_size");
+        int hidden = config.integer("hidden_size");
+        var stack = new DecoderStack(new Embedding(vocab, hidden, dtype, init), blocks,
+            new RmsNorm(hidden, config.real("rms_norm_eps", 1e-6), dtype));
+        Layer head = config.bool("tie_word_embeddings", false) ? null : linears.create("lm_head", hidden, vocab, false);
+        return new CausalLm(type, stack, head, dtype);
+    }
+}

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spindle parity}: one float64 step of a model against PyTorch's numbers. */
+@Command(name = "parity", mixinStandardHelpOptions = true,
+    description = {"Loads a model exported by ../shared/bench/torch_ref.py export CONFIG OUTDIR, runs one float64",
+        "forward and backward, and prints one JSON line: loss_abs_err, max_grad_rel_err (max over parameters of",
+        "||g - g_ref|| / ||g_ref||) and worst_param. Exits 1 when loss_abs_err > 1e-10 or max_grad_rel_err > 1e-8."})
+final class Parity implements Callable<Integer> {
+    @Option(names = "--model-dir", required = true,
+        description = "Directory with config.json, model.safetensors, batch.safetensors, grads.safetensors, expected.json.")
+    private Path modelDir;
+
+    @Override
+    public Integer call() throws Exception {
+        ParityCheck.Result result = ParityCheck.run(modelDir);
+        System.out.println(result.toJson());
+        return result.passes() ? 0 : 1;
+    }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import static spindle.autograd.ops.Elementwise.add;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.Losses;
+import spindle.autograd.ops.Shapes;
+import spindle.data.Safetensors;
+import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLmOutput;
+import spindle.layers.models.CausalLms;
+
+/**
+ * Compares one float64 training step with PyTorch's, from the files {@code torch_ref.py export} writes:
+ * the loss (cross entropy + MoE balance loss) and every parameter's gradient.
+ */
+final class ParityCheck {
+    static final double MAX_LOSS_ABS_ERR = 1e-10;
+    static final double MAX_GRAD_REL_ERR = 1e-8;
+
+    private ParityCheck() {}
+
+    /** The comparison: absolute loss error, the largest relative gradient error and its parameter. */
+    record Result(double lossAbsErr, double maxGradRelErr, String worstParam, long params) {
+        boolean passes() {
+            return lossAbsErr <= MAX_LOSS_ABS_ERR && maxGradRelErr <= MAX_GRAD_REL_ERR;
+        }
+
+        String toJson() {
+            return String.format(java.util.Locale.ROOT,
+                "{\"loss_abs_err\": %.3e, \"max_grad_rel_err\": %.3e, \"worst_param\": \"%s\", \"params\": %d, \"pass\": %b}",
+                lossAbsErr, maxGradRelErr, worstParam, params, passes());
+        }
+    }
+
+    static Result run(Path dir) throws IOException {
+        CausalLm model = CausalLms.fromPretrained(dir, DataType.DOUBLE);
+        Map<String, INDArray> batch = Safetensors.read(dir.resolve("batch.safetensors"));
+        INDArray tokens = require(batch, "tokens", dir);
+        INDArray targets = require(batch, "targets", dir);
+        JsonNode expected = new ObjectMapper().readTree(dir.resolve("expected.json").toFile());
+        double expectedLoss = expected.path("cross_entropy").asDouble() + expected.path("aux_loss").asDouble();
+
+        CausalLmOutput out = model.forward(Tensor.of(tokens), null);
+        long vocab = out.logits().shape()[2];
+        Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(targets), -1));
+        Tensor loss = add(ce, out.balanceLoss());
+        loss.backward();
+        double lossAbsErr = Math.abs(loss.item() - expectedLoss);
+
+        Map<String, INDArray> refGrads = Safetensors.read(dir.resolve("grads.safetensors"));
+        double worst = 0;
+        String worstName = "";
+        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+            INDArray ref = require(refGrads, e.getKey(), dir);
+            INDArray grad = e.getValue().grad();
+            double err = grad == null ? 1.0 : grad.sub(ref).norm2Number().doubleValue() / Math.max(ref.norm2Number().doubleValue(), 1e-300);
+            if (err > worst || worstName.isEmpty()) {
+                worst = Math.max(err, worst);
+                worstName = e.getKey();
+            }
+        }
+        return new Result(lossAbsErr, worst, worstName, model.parameterCount());
+    }
+
+    private static INDArray require(Map<String, INDArray> tensors, String key, Path dir) {
+        INDArray t = tensors.get(key);
+        if (t == null) {
+            throw new IllegalArgumentException(dir + ": tensor '" + key + "' is missing (expected a torch_ref.py export)");
+        }
+        return t;
+    }
+}

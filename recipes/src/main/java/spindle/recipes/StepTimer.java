@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import static spindle.autograd.ops.Elementwise.add;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.profiler.OpProfiler;
+import org.nd4j.linalg.profiler.ProfilerConfig;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.Losses;
+import spindle.autograd.ops.Shapes;
+import spindle.data.HfConfig;
+import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLmOutput;
+import spindle.layers.models.CausalLms;
+import spindle.optim.AdamW;
+import spindle.optim.AdamWOptions;
+
+/** The measured training step of {@link Bench}: the same work as torch_ref.py's bench loop. */
+final class StepTimer {
+    private StepTimer() {}
+
+    record Result(String config, int threads, double stepMsMedian, double tokensPerSecond, long params, long trainable,
+                  double peakRssMb, long opsPerStep, double finalLoss) {
+        String toJson() {
+            return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
+                + " \"step_ms_median\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
+                + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f}", config, threads,
+                stepMsMedian, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss);
+        }
+    }
+
+    static Result run(Path configFile) throws IOException {
+        JsonNode train = new ObjectMapper().readTree(configFile.toFile()).path("train");
+        HfConfig hf = HfConfig.read(configFile);
+        int batch = train.path("batch").asInt(8);
+        int seq = train.path("seq").asInt(256);
+        int threads = train.path("threads").asInt(2);
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
+        var optimizer = new AdamW(model.trainableParameters(), AdamWOptions.defaults()
+            .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
+        INDArray[] xy = randomBatch(hf.integer("vocab_size"), batch, seq, 1);
+        int warmup = train.path("warmup").asInt(3);
+        int steps = train.path("steps").asInt(10);
+        List<Double> times = new ArrayList<>();
+        double loss = 0;
+        for (int i = 0; i < warmup + steps; i++) {
+            long t0 = System.nanoTime();
+            loss = step(model, optimizer, xy);
+            if (i >= warmup) {
+                times.add((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        Collections.sort(times);
+        double median = times.get(times.size() / 2);
+        return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, median,
+            batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
+            Pointer.maxPhysicalBytes() / 1e6, countOps(model, optimizer, xy), loss);
+    }
+
+    private static double step(CausalLm model, AdamW optimizer, INDArray[] xy) {
+        CausalLmOutput out = model.forward(Tensor.of(xy[0]), null);
+        long vocab = out.logits().shape()[2];
+        Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(xy[1]), -1));
+        Tensor loss = add(ce, out.balanceLoss());
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+        double value = ce.item();
+        loss.close();
+        return value;
+    }
+
+    /** ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). */
+    private static long countOps(CausalLm model, AdamW optimizer, INDArray[] xy) {
+        OpProfiler.getInstance().reset();
+        Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
+        Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
+        try {
+            step(model, optimizer, xy);
+            return OpProfiler.getInstance().getInvocationsCount();
+        } finally {
+            Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);
+        }
+    }
+
+    /** Random tokens [batch, seq + 1] split into inputs and next-token targets, as torch_ref's batch(). */
+    private static INDArray[] randomBatch(int vocab, int batch, int seq, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        long[][] x = new long[batch][seq];
+        long[][] y = new long[batch][seq];
+        for (int b = 0; b < batch; b++) {
+            long prev = rng.nextInt(vocab);
+            for (int t = 0; t < seq; t++) {
+                long next = rng.nextInt(vocab);
+                x[b][t] = prev;
+                y[b][t] = next;
+                prev = next;
+            }
+        }
+        return new INDArray[] {Nd4j.createFromArray(x), Nd4j.createFromArray(y)};
+    }
+}
