@@ -15,19 +15,7 @@ from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 
-def failed_cell(nb):
-    """0-based index and source of the cell whose execution failed (the last one that ran)."""
-    ran = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")]
-    for i, cell in enumerate(nb.cells):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return i, cell.source
-    i = ran[-1] + 1 if ran else 0
-    code = [j for j, c in enumerate(nb.cells) if c.cell_type == "code" and j >= i]
-    i = code[0] if code else len(nb.cells) - 1
-    return i, nb.cells[i].source
-
-
-STARTS = 4
+STARTS = 5
 CHANNELS = 5  # shell, control, stdin, iopub, heartbeat
 
 
@@ -53,10 +41,12 @@ def start_kernel(kernel, log, startup_timeout):
     return km
 
 
-def run(nb, path, args, log):
+def run(nb, path, args, log, current):
+    """Executes nb in a fresh kernel; current[0] follows the index of the cell being run."""
     log.flush()
     km = start_kernel(args.kernel, log, 15)
-    client = NotebookClient(nb, km=km, timeout=args.timeout, startup_timeout=15,
+    client = NotebookClient(nb, km=km, timeout=args.timeout, startup_timeout=10,
+                            on_cell_start=lambda cell, cell_index: current.__setitem__(0, cell_index),
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     try:
         client.execute()
@@ -86,20 +76,25 @@ def main():
         with open(log_path, "w") as log:
             for attempt in range(1, STARTS + 1):
                 nb = nbformat.read(path, as_version=4)
+                current = [None]
                 try:
-                    run(nb, path, args, log)
+                    run(nb, path, args, log, current)
                     status = "ok"
                     break
                 except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-                    index, source = failed_cell(nb)
-                    head = source.strip().splitlines()[0] if source.strip() else ""
+                    index = current[0] if current[0] is not None else 0
+                    source = nb.cells[index].source.strip()
+                    head = source.splitlines()[0] if source else ""
                     status = "FAILED"
                     print(f"{name}: cell {index + 1} of {len(nb.cells)} failed ({type(e).__name__}): {head}\n{e}"
                           f"\n(kernel log: {log_path})", file=sys.stderr)
                     break
                 except RuntimeError as e:
-                    # The kernel never answered (see start_kernel); no cell has run, so a fresh start is safe.
                     status = "FAILED"
+                    if current[0] is not None:
+                        print(f"{name}: cell {current[0] + 1} of {len(nb.cells)} failed: {e}", file=sys.stderr)
+                        break
+                    # The kernel never answered (see start_kernel); no cell has run, so a fresh start is safe.
                     print(f"{name}: kernel start {attempt} of {STARTS} failed: {e}", file=sys.stderr)
             nbformat.write(nb, os.path.join(args.out, name))
         if status != "ok":

@@ -3,7 +3,8 @@
 # against the project's built jars. Installs what is missing: Debian's Jupyter packages, the kernel
 # jar (through Maven) and a kernelspec under notebooks/target/jupyter. Executed copies go to
 # notebooks/target/executed/. Exits non-zero, naming the notebook and the cell, when any cell fails.
-# Usage: bash notebooks/run.sh [notebook.ipynb ...]     (env CELL_TIMEOUT, default 600 s per cell)
+# Usage: bash notebooks/run.sh [notebook.ipynb ...]
+#   env CELL_TIMEOUT (default 600 s per cell), NOTEBOOK_THREADS (ND4J/OpenMP threads, default 1)
 set -euo pipefail
 nb_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$nb_dir")"
@@ -42,7 +43,7 @@ module_jars="$(ls "$root"/*/target/spindle-*.jar | grep -v -e '-sources.jar$' -e
 classpath="$( { echo "$module_jars"; tr ':' '\n' < "$cp_file"; } | awk 'NF && !seen[$0]++' | paste -sd ';')"
 
 mkdir -p "$kernel_dir" "$target/executed"
-CLASSPATH_JSON="$classpath" KERNEL_JAR="$kernel_jar" "$python" - "$kernel_dir/kernel.json" <<'PY'
+CLASSPATH_JSON="$classpath" KERNEL_JAR="$kernel_jar" OMP_THREADS="${NOTEBOOK_THREADS:-1}" "$python" - "$kernel_dir/kernel.json" <<'PY'
 import json, os, sys
 spec = {
     "display_name": "Java (Spindle)",
@@ -54,6 +55,9 @@ spec = {
         "RJK_COMPILER_OPTIONS": "",      # the kernel's default asks for Java 22 preview features
         "RJK_TIMEOUT_MILLIS": "-1",      # the runner enforces the per-cell timeout
         "RJK_INIT_SCRIPT": "",
+        # The notebooks' models are small: one ND4J thread beats two (whose OpenMP spin-waits
+        # collapse when the machine is busy, 4x slower measured under load).
+        "OMP_NUM_THREADS": os.environ["OMP_THREADS"],
     },
 }
 with open(sys.argv[1], "w") as f:
