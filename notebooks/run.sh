@@ -31,9 +31,9 @@ fi
 
 # Build the jars when missing or older than a source file (package only: never touch ~/.m2 snapshots).
 cp_file="$root/recipes/target/classpath.txt"
-newest_jar="$(ls -t "$root"/*/target/spindle-*.jar 2>/dev/null | head -1 || true)"
-if [ ! -f "$cp_file" ] || [ -z "$newest_jar" ] \
-   || [ -n "$(find "$root" -path "$root/*/src/main/*" -newer "$newest_jar" -print -quit)" ]; then
+oldest_jar="$(ls -tr "$root"/*/target/spindle-*.jar 2>/dev/null | head -1 || true)"
+if [ ! -f "$cp_file" ] || [ -z "$oldest_jar" ] \
+   || [ -n "$(find "$root" -path "$root/*/src/main/*" -newer "$oldest_jar" -print -quit)" ]; then
   echo "notebooks: building the project jars" >&2
   (cd "$root" && mvn -q -B -Dstyle.color=never -DskipTests package) >&2
 fi
