@@ -8,12 +8,17 @@ import spindle.recipes.config.RecipeConfig;
 /** Entry point of {@code ./spindle}: dispatches to one subcommand per job. */
 @Command(name = "spindle", mixinStandardHelpOptions = true, version = "spindle 0.1.0",
     description = "Train and fine-tune models on the JVM.",
-    subcommands = {Pretrain.class, Generate.class, Bench.class, Parity.class, Demo.class, OpOverhead.class, CommandLine.HelpCommand.class})
+    subcommands = {Pretrain.class, Generate.class, Evaluate.class, Bench.class, Parity.class, Demo.class, OpOverhead.class, CommandLine.HelpCommand.class})
 public final class Spindle implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with its subcommands, recipe key help and one-line errors for bad input. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Spindle());
         // Configured recipes list their keys and defaults under --help.
         cli.getSubcommands().values().forEach(sub -> {
@@ -30,7 +35,7 @@ public final class Spindle implements Runnable {
             }
             throw e;
         });
-        System.exit(cli.execute(args));
+        return cli;
     }
 
     @Override
