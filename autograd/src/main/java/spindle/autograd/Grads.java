@@ -38,6 +38,7 @@ public final class Grads {
      * broadcast shape: it is summed down to the input's shape here, once for every op.
      */
     public void add(int i, INDArray grad) {
+        AnomalyMode.check(node.op(), grad, true);
         Tensor input = node.inputs()[i];
         if (!input.requiresGrad()) {
             return;

@@ -40,6 +40,7 @@ public final class Tape {
      * are not input values ({@code saved}): they are freed when the graph is released.
      */
     public static Tensor record(String op, INDArray value, INDArray[] saved, Backward backward, Tensor... inputs) {
+        AnomalyMode.check(op, value, false);
         boolean owns = true;
         for (int i = 0; i < inputs.length; i++) {
             if (inputs[i] == null) {

@@ -15,6 +15,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.AnomalyMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
 import spindle.autograd.ops.Losses;
@@ -164,6 +165,30 @@ class TrainerTest {
         assertEquals("sqrt", e.op().orElseThrow());
         assertNotEquals(-1, e.getMessage().indexOf("first produced by op 'sqrt'"), e.getMessage());
         assertEquals(0f, model.p.value().getFloat(0), "the parameter keeps its value");
+    }
+
+    @Test
+    void anomalyModeNamesTheOpThatFirstMadeANaN() {
+        var model = new SqrtAtZero();
+        // mean(log(p - 1)): log of -1 is the first NaN of the forward
+        var t = new Trainer(model, new Sgd(model.namedParameters(), SgdOptions.of(0.1)), LrSchedule.constant(),
+            b -> StepLoss.of(Reductions.mean(Elementwise.log(Elementwise.addScalar(model.p, -1)))),
+            TrainerOptions.defaults().withMaxSteps(5)).setAnomalyDetector(AnomalyDetector.tape());
+        DataLoader data = new DataLoader(TinyRun.teacherData(8, 1), LoaderOptions.of(8));
+        NonFiniteException e;
+        try (var on = AnomalyMode.enable()) {
+            e = assertThrows(NonFiniteException.class, () -> t.fit(data));
+        }
+        assertEquals("log", e.op().orElseThrow(), e.getMessage());
+        var sqrt = new SqrtAtZero();
+        var t2 = new Trainer(sqrt, new Sgd(sqrt.namedParameters(), SgdOptions.of(0.1)), LrSchedule.constant(),
+            b -> StepLoss.of(Reductions.sum(Elementwise.sqrt(sqrt.p))), TrainerOptions.defaults().withMaxSteps(5))
+            .setAnomalyDetector(AnomalyDetector.tape());
+        try (var on = AnomalyMode.enable()) {
+            e = assertThrows(NonFiniteException.class, () -> t2.fit(data));
+        }
+        assertEquals("sqrt (backward)", e.op().orElseThrow(), "the infinite gradient comes from sqrt's backward at 0");
+        assertTrue(AnomalyMode.firstNonFinite().isPresent() && !AnomalyMode.isEnabled(), "the scope restored the mode");
     }
 
     @Test
