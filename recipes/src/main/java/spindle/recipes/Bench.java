@@ -13,10 +13,10 @@ import spindle.autograd.PyTorch;
  * one JSON line; with {@code --compare} it also runs PyTorch's bench right after and prints the ratio.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Times one training step (forward, backward, AdamW) of the model a bench config describes",
-        "(a Hugging Face config.json with a \"train\" section: batch, seq, lr, weight_decay, warmup, steps, threads,",
-        "seed) and prints one JSON line: tokens_per_s, step_ms_median, params, trainable, peak_rss_mb,",
-        "nd4j_ops_per_step."})
+    description = {"Times one training step (forward, backward, AdamW) of the model a bench config describes.",
+        "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
+            + " steps, threads, seed); prints one JSON line: tokens_per_s, step_ms_median, params, trainable,"
+            + " peak_rss_mb, nd4j_ops_per_step."})
 final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;

@@ -39,8 +39,8 @@ import spindle.trainers.TrainerOptions;
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
     description = {"Pretrains a Llama- or DeepSeek-style model on a text (default: the embedded Moby-Dick), byte-level.",
-        "Writes OUTPUT/checkpoints, OUTPUT/metrics.csv, OUTPUT/tensorboard, OUTPUT/loss.png and OUTPUT/model",
-        "(config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint."})
+        "%nWrites OUTPUT/checkpoints, OUTPUT/metrics.csv, OUTPUT/tensorboard, OUTPUT/loss.png and OUTPUT/model"
+            + " (config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint."})
 final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
