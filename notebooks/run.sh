@@ -49,7 +49,7 @@ spec = {
     "display_name": "Java (Spindle)",
     "language": "java",
     "interrupt_mode": "message",
-    "argv": ["java", "-Xmx6g", "-XX:+UseParallelGC", "-jar", os.environ["KERNEL_JAR"], "{connection_file}"],
+    "argv": ["java", "-Xmx6g", "-Xmn8m", "-jar", os.environ["KERNEL_JAR"], "{connection_file}"],
     "env": {
         "RJK_CLASSPATH": os.environ["CLASSPATH_JSON"],
         "RJK_COMPILER_OPTIONS": "",      # the kernel's default asks for Java 22 preview features
@@ -58,6 +58,7 @@ spec = {
         # The notebooks' models are small: one ND4J thread beats two (whose OpenMP spin-waits
         # collapse when the machine is busy, 4x slower measured under load).
         "OMP_NUM_THREADS": os.environ["OMP_THREADS"],
+        "OMP_WAIT_POLICY": "PASSIVE",    # as ./spindle: waiting OpenMP threads sleep, not spin
     },
 }
 with open(sys.argv[1], "w") as f:

@@ -22,7 +22,8 @@ final class Bench implements Callable<Integer> {
     private Path config;
 
     @Option(names = "--compare", description = "Also run /usr/bin/python3 torch_ref.py bench (next to the config's"
-        + " folder) and print the tokens/s ratio Spindle / PyTorch.")
+        + " folder) and print the tokens/s ratio Spindle / PyTorch. PyTorch runs with this process's environment,"
+        + " so both see the same OMP_WAIT_POLICY (./spindle sets PASSIVE unless you set it).")
     private boolean compare;
 
     @Option(names = "--torch-ref", description = "Path of torch_ref.py (default: ../torch_ref.py from the config).")
@@ -37,8 +38,8 @@ final class Bench implements Callable<Integer> {
             String line = PyTorch.run(script, 1800, "bench", config.toString()).strip();
             System.out.println(line);
             double theirs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).path("tokens_per_s").asDouble();
-            System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f}",
-                ours.tokensPerSecond() / theirs));
+            System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f,"
+                + " \"omp_wait_policy_of_both\": \"%s\"}", ours.tokensPerSecond() / theirs, StepTimer.ompWaitPolicy()));
         }
         return 0;
     }

@@ -37,9 +37,16 @@ final class StepTimer {
         String toJson() {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
                 + " \"step_ms_median\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
-                + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f}", config, threads,
-                stepMsMedian, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss);
+                + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\"}",
+                config, threads, stepMsMedian, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
+                ompWaitPolicy());
         }
+    }
+
+    /** OpenMP's wait policy of this process, which the PyTorch run of {@code --compare} inherits. */
+    static String ompWaitPolicy() {
+        String policy = System.getenv("OMP_WAIT_POLICY");
+        return policy == null ? "unset" : policy;
     }
 
     static Result run(Path configFile) throws IOException {
