@@ -95,7 +95,7 @@ public final class Autograd {
             }
         }
         for (Tensor t : order) {
-            t.node().free();
+            t.node().free(kept);
             boolean keep = t.isKept() || roots.contains(t) || kept.contains(t.rawValue().data());
             if (!keep) {
                 t.release();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd;
 
+import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** A tape entry: which op made a tensor, from which inputs (at which versions), and how to go back. */
@@ -49,12 +51,18 @@ final class Node {
         return backward;
     }
 
-    /** Drops the backward closure and frees the arrays saved only for it. */
-    void free() {
+    /**
+     * Drops the backward closure and frees the arrays saved only for it: not those in {@code kept} (the
+     * buffers of roots and kept tensors, which an op may save, e.g. its own output).
+     */
+    void free(Set<DataBuffer> kept) {
         backward = null;
         if (saved != null) {
             for (INDArray s : saved) {
-                Memory.release(s);
+                DataBuffer d = s.wasClosed() ? null : s.data();
+                if (d != null && !kept.contains(d) && (d.originalDataBuffer() == null || !kept.contains(d.originalDataBuffer()))) {
+                    Memory.release(s);
+                }
             }
             saved = null;
         }

@@ -32,13 +32,13 @@ import spindle.optim.AdamWOptions;
 final class StepTimer {
     private StepTimer() {}
 
-    record Result(String config, int threads, double stepMsMedian, double tokensPerSecond, long params, long trainable,
+    record Result(String config, int threads, double stepMsMedian, double stepMsMin, double tokensPerSecond, long params, long trainable,
                   double peakRssMb, long opsPerStep, double finalLoss) {
         String toJson() {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
-                + " \"step_ms_median\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
+                + " \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
                 + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\"}",
-                config, threads, stepMsMedian, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
+                config, threads, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
                 ompWaitPolicy());
         }
     }
@@ -76,7 +76,7 @@ final class StepTimer {
         }
         Collections.sort(times);
         double median = times.get(times.size() / 2);
-        return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, median,
+        return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, median, times.get(0),
             batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
             peakRss / 1e6, countOps(model, optimizer, xy), loss);
     }

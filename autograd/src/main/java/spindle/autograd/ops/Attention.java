@@ -5,9 +5,9 @@ import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
@@ -29,8 +29,9 @@ public final class Attention {
      * {@code keepMask} is null or BOOL [B, Tk], false at padding keys. A query row that can see no key at all
      * (a left-padding position) gets output 0 and gradient 0, not NaN.
      *
-     * <p>Backward: with P the probabilities and dP = dO vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P)) · scale;
+     * <p>Backward: with P the probabilities and dP = dO vᵀ, dS = P ⊙ (dP - rowsum(dO ⊙ O)) · scale;
      * dq = dS k, dk = dSᵀ q, dv = Pᵀ dO, the last two summed over the query heads of a group by the gemm.
+     * The scale rides on the gemms (their alpha), so the [rows, Tk] arrays are passed over as few times as possible.
      */
     public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask) {
         long[] qs = q.shape();
@@ -44,41 +45,44 @@ public final class Attention {
         long dv = v.size(3);
         long rows = h / hkv * tq;   // query rows per key/value head
         INDArray qg = q.value().reshape('c', b, hkv, rows, d);
-        INDArray s = Nd4j.matmul(qg, k.value(), null, false, true, false).muli(scale);   // [B, Hkv, rows, Tk]
+        INDArray s = product(qg, k.value(), scale, false, true);            // scores [B, Hkv, rows, Tk]
         if (tq > 1) {
             s.reshape(b * h, tq * tk).addiRowVector(causalMask(tq, tk, q.dtype()));
         }
         long[] hidden = keepMask == null ? null : paddingMask(keepMask.value(), s, b, rows * hkv, tk);
-        INDArray p = Transforms.exp(Softmax.logSoftmaxValue(s, 3), false);
-        Memory.release(s);
+        INDArray p = Softmax.lastDimInPlace(s);
         if (hidden != null) {
             zeroBlindRows(p, hidden, tk - tq, b, hkv, h / hkv, tq, tk);
         }
-        INDArray out = Nd4j.matmul(p, v.value(), null, false, false, false).reshape(b, h, tq, dv);
-        INDArray[] saved = Memory.sharesBuffer(qg, q.value()) ? new INDArray[] {p} : new INDArray[] {p, qg};
-        return Tape.record("causal_attention", out, saved, g -> {
+        INDArray out = product(p, v.value(), 1, false, false);              // [B, Hkv, rows, Dv]
+        INDArray[] saved = Memory.sharesBuffer(qg, q.value()) ? new INDArray[] {p, out} : new INDArray[] {p, out, qg};
+        return Tape.record("causal_attention", out.reshape(b, h, tq, dv), saved, g -> {
             INDArray dO = g.out().reshape('c', b, hkv, rows, dv);
             if (g.needs(2)) {
-                g.add(2, Nd4j.matmul(p, dO, null, true, false, false));
+                g.add(2, product(p, dO, 1, true, false));
             }
             if (g.needs(0) || g.needs(1)) {
-                INDArray ds = Nd4j.matmul(dO, v.value(), null, false, true, false);   // dP, then dS in place
-                INDArray ds2 = ds.reshape(b * hkv * rows, tk);
-                INDArray p2 = p.reshape(b * hkv * rows, tk);
-                INDArray prod = ds2.mul(p2);
-                INDArray dot = prod.sum(1).reshape(b * hkv * rows, 1);
-                Memory.release(prod);
-                ds2.subiColumnVector(dot).muli(p2).muli(scale);
+                // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V and dP = dO Vᵀ: a pass over [rows, Dv], not [rows, Tk]
+                INDArray dOxO = dO.mul(out);
+                INDArray dot = dOxO.sum(true, 3);
+                Memory.release(dOxO);
+                INDArray ds = product(dO, v.value(), 1, false, true);       // dP, then dS / scale in place
+                ds.reshape(b * hkv * rows, tk).subiColumnVector(dot.reshape(b * hkv * rows, 1)).muli(p.reshape(b * hkv * rows, tk));
                 Memory.release(dot);
                 if (g.needs(0)) {
-                    g.add(0, Nd4j.matmul(ds, k.value(), null, false, false, false).reshape(qs));
+                    g.add(0, product(ds, k.value(), scale, false, false).reshape(qs));
                 }
                 if (g.needs(1)) {
-                    g.add(1, Nd4j.matmul(ds, qg, null, true, false, false));
+                    g.add(1, product(ds, qg, scale, true, false));
                 }
                 Memory.release(ds);
             }
         }, q, k, v);
+    }
+
+    /** alpha · op(x) op(y) for batched [..., m, k] arrays, op a transpose where asked, as one fresh array. */
+    private static INDArray product(INDArray x, INDArray y, double alpha, boolean tx, boolean ty) {
+        return Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
     }
 
     /** Additive [Tq·Tk] row: 0 where key j ≤ Tk - Tq + i, -inf after it. */

@@ -240,7 +240,8 @@ public final class Indexing {
      */
     private static INDArray pick(INDArray[] tags, INDArray a, INDArray b, long[] s) {
         INDArray first = minus(a, tags[0], s);
-        INDArray second = b == null ? Shapes.broadcastCopy(tags[1], s) : minus(b, tags[1], s);
+        INDArray second = b != null ? minus(b, tags[1], s)
+            : Arrays.equals(tags[1].shape(), s) ? tags[1].dup() : Broadcasting.expand(tags[1], s);   // freed below
         Nd4j.exec(new CompareAndReplace(first, second, first, Conditions.isNan()));
         Memory.release(second);
         return first;
@@ -249,7 +250,7 @@ public final class Indexing {
     /** x - tag as a fresh array of shape s (both broadcast). */
     private static INDArray minus(INDArray x, INDArray tag, long[] s) {
         INDArray t = tag.rank() == s.length ? tag : tag.reshape('c', Shapes.padShape(tag.shape(), s.length));
-        return Arrays.equals(x.shape(), s) ? x.sub(t) : Shapes.broadcastCopy(x, s).subi(t);
+        return Arrays.equals(x.shape(), s) ? x.sub(t) : Broadcasting.expand(x, s).subi(t);
     }
 
     private static void checkBool(String op, String name, Tensor mask) {

@@ -39,7 +39,15 @@ public final class Joins {
             starts[i + 1] = starts[i] + s[d];
         }
         int rank = first.length;
-        return Tape.record("concat", Nd4j.concat(d, values), g -> {
+        long[] shape = first.clone();
+        shape[d] = starts[xs.length];
+        // each part copied into its window of a fresh array: ND4J's concat is about 3 times slower on the
+        // strided views (split, transpose) this usually gets
+        INDArray out = Nd4j.createUninitialized(xs[0].dtype(), shape);
+        for (int i = 0; i < xs.length; i++) {
+            out.get(Shapes.window(rank, d, starts[i], starts[i + 1])).assign(values[i]);
+        }
+        return Tape.record("concat", out, g -> {
             for (int i = 0; i < xs.length; i++) {
                 if (g.needs(i)) {
                     g.add(i, g.out().get(Shapes.window(rank, d, starts[i], starts[i + 1])));

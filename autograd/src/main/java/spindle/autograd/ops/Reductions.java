@@ -8,6 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import spindle.autograd.Broadcasting;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
@@ -149,7 +150,7 @@ public final class Reductions {
         if (Arrays.equals(kept.shape(), shape)) {
             return scale == 1 ? kept : kept.mul(scale);
         }
-        INDArray full = kept.broadcast(shape);
+        INDArray full = Broadcasting.expand(kept, shape);
         return scale == 1 ? full : full.muli(scale);
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd.ops;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
@@ -37,6 +38,23 @@ public final class Softmax {
             g.add(0, Transforms.exp(y, true).muli(s).rsubi(g.out()));
             Memory.release(s);
         }, x);
+    }
+
+    /**
+     * Softmax over the last dim of {@code x}, written into x itself, which is returned. float32 and float16 go
+     * through ND4J's softmax op (one pass, subtracting the row max); float64 through exp of log_softmax, since
+     * ND4J's float64 softmax does not subtract the max on short rows (NaN for [-1000, -1002]).
+     */
+    static INDArray lastDimInPlace(INDArray x) {
+        int last = x.rank() - 1;
+        if (x.dataType() == DataType.DOUBLE) {
+            INDArray y = Transforms.exp(logSoftmaxValue(x, last), false);
+            x.assign(y);
+            Memory.release(y);
+            return x;
+        }
+        Nd4j.exec(DynamicCustomOp.builder("softmax").addInputs(x).addOutputs(x).addIntegerArguments(last).build());
+        return x;
     }
 
     /**

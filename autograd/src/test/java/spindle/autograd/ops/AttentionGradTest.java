@@ -73,6 +73,55 @@ class AttentionGradTest {
     }
 
     @Test
+    void float32TakesTheSoftmaxOpAndAgreesWithFloat64EvenForLargeScores() {
+        // float32 goes through ND4J's softmax op, float64 through exp(log_softmax): both must subtract the row
+        // max, which scores of magnitude ~1e3 (scale 300) test; the padding mask adds -inf columns
+        Tensor mask = keepMask(new boolean[][] {{true, true, true, true, true, false}, {true, true, false, true, true, true}});
+        Tensor[] f64 = {SoftmaxGradTest.randomInput(10, 2, 4, 6, 3), SoftmaxGradTest.randomInput(11, 2, 2, 6, 3),
+            SoftmaxGradTest.randomInput(12, 2, 2, 6, 3)};
+        Tensor[] f32 = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            f32[i] = Tensor.of(f64[i].value().castTo(DataType.FLOAT)).requiresGrad(true);
+            f64[i].requiresGrad(true);
+        }
+        for (double scale : new double[] {SCALE, 300}) {
+            Tensor y64 = Attention.causal(f64[0], f64[1], f64[2], scale, mask);
+            Tensor y32 = Attention.causal(f32[0], f32[1], f32[2], scale, mask);
+            INDArray seed = SoftmaxGradTest.randomInput(13, 2, 4, 6, 3).value();
+            List<INDArray> g64 = Autograd.grad(List.of(y64), List.of(f64), List.of(seed), false);
+            List<INDArray> g32 = Autograd.grad(List.of(y32), List.of(f32), List.of(seed.castTo(DataType.FLOAT)), false);
+            assertClose(y64.value(), y32.value(), "output, scale " + scale);
+            for (int i = 0; i < 3; i++) {
+                // at scale 300 the rows are one-hot: the gradient is ~1e-12 in float64, and dP - rowsum(dO ⊙ O)
+                // cancels to float32 rounding, so there it need only be finite
+                if (scale == SCALE) {
+                    assertClose(g64.get(i), g32.get(i), "gradient of input " + i + ", scale " + scale);
+                } else {
+                    assertEquals(0, g32.get(i).isNaN().castTo(DataType.INT32).sumNumber().intValue(), "NaN in gradient " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aKeptOutputOutlivesTheBackwardThatSavedIt() {
+        // the node saves its own output for the backward; releasing the graph must not free a kept output
+        Tensor q = SoftmaxGradTest.randomInput(14, 1, 2, 3, 2).requiresGrad(true);
+        Tensor k = SoftmaxGradTest.randomInput(15, 1, 2, 3, 2);
+        Tensor v = SoftmaxGradTest.randomInput(16, 1, 2, 3, 2);
+        Tensor y = Attention.causal(q, k, v, SCALE, null).keep();
+        INDArray before = y.value().dup();
+        Reductions.sum(y).backward();
+        assertEquals(before, y.value());
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual32, String what) {
+        double err = expected.sub(actual32.castTo(DataType.DOUBLE)).norm2Number().doubleValue();
+        double size = expected.norm2Number().doubleValue();
+        assertTrue(err <= 1e-5 * Math.max(size, 1), what + ": float32 differs from float64 by " + err + " (norm " + size + ")");
+    }
+
+    @Test
     void queriesThatSeeOnlyPaddingGiveZeroOutputAndGradient() {
         // left padding: sequence 1 starts at key 2, so its queries 0 and 1 see no key at all
         Tensor mask = keepMask(new boolean[][] {{true, true, true, true}, {false, false, true, true}});
