@@ -32,8 +32,8 @@ import spindle.optim.AdamWOptions;
 final class StepTimer {
     private StepTimer() {}
 
-    record Result(String config, int threads, double stepMsMedian, double stepMsMin, double tokensPerSecond, long params, long trainable,
-                  double peakRssMb, long opsPerStep, double finalLoss) {
+    record Result(String config, int threads, double stepMsMedian, double stepMsMin, double tokensPerSecond,
+                  long params, long trainable, double peakRssMb, long opsPerStep, double finalLoss) {
         String toJson() {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
                 + " \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
