@@ -37,16 +37,21 @@ final class StepTimer {
         String toJson() {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
                 + " \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
-                + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\"}",
+                + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\","
+                + " \"openblas_coretype\": \"%s\"}",
                 config, threads, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
-                ompWaitPolicy());
+                ompWaitPolicy(), env("OPENBLAS_CORETYPE", "detected"));
         }
     }
 
     /** OpenMP's wait policy of this process, which the PyTorch run of {@code --compare} inherits. */
     static String ompWaitPolicy() {
-        String policy = System.getenv("OMP_WAIT_POLICY");
-        return policy == null ? "unset" : policy;
+        return env("OMP_WAIT_POLICY", "unset");
+    }
+
+    private static String env(String name, String unset) {
+        String value = System.getenv(name);
+        return value == null ? unset : value;
     }
 
     static Result run(Path configFile) throws IOException {
