@@ -49,7 +49,7 @@ spec = {
     "display_name": "Java (Spindle)",
     "language": "java",
     "interrupt_mode": "message",
-    "argv": ["java", "-Xmx6g", "-Xmn8m", "-jar", os.environ["KERNEL_JAR"], "{connection_file}"],
+    "argv": ["java", "-Xmx6g", "-XX:+UseParallelGC", "-jar", os.environ["KERNEL_JAR"], "{connection_file}"],
     "env": {
         "RJK_CLASSPATH": os.environ["CLASSPATH_JSON"],
         "RJK_COMPILER_OPTIONS": "",      # the kernel's default asks for Java 22 preview features
