@@ -46,7 +46,7 @@ final class Engine {
             }
             Node node = t.node();
             Grads grads = new Grads(this, node, slot.grad);
-            node.backward().apply(grads);
+            node.backward(t).apply(grads);
             if (!grads.flush(slot.owner)) {
                 Memory.release(slot.owner);
             }

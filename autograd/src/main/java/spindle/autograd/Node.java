@@ -12,11 +12,14 @@ final class Node {
     private final int[] versions;
     private Backward backward;
     private INDArray[] saved;
+    private final boolean savesOutput;
 
-    Node(String op, Tensor[] inputs, INDArray[] saved, Backward backward) {
+    /** {@code savesOutput}: one of the saved arrays is (a view of) the op's own output. */
+    Node(String op, Tensor[] inputs, INDArray[] saved, boolean savesOutput, Backward backward) {
         this.op = op;
         this.inputs = inputs;
         this.saved = saved;
+        this.savesOutput = savesOutput;
         this.backward = backward;
         this.versions = new int[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
@@ -36,11 +39,18 @@ final class Node {
         return saved;
     }
 
-    /** The backward, after checking that no input was changed in place since the forward saved it. */
-    Backward backward() {
+    /**
+     * The backward, after checking that no input was changed in place since the forward saved it, nor the
+     * op's {@code output} when the op saved that.
+     */
+    Backward backward(Tensor output) {
         if (backward == null) {
             throw new IllegalStateException("backward through op '" + op + "' a second time: the graph was released"
                 + " after the first backward (pass retainGraph = true to Autograd.backward to keep it)");
+        }
+        if (savesOutput && output.version() != 0) {
+            throw new IllegalStateException("op '" + op + "' saved its output for backward, but it was modified in"
+                + " place afterwards (version 0 -> " + output.version() + ")");
         }
         for (int i = 0; i < inputs.length; i++) {
             if (inputs[i].version() != versions[i]) {

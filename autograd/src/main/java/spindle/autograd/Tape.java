@@ -61,6 +61,10 @@ public final class Tape {
         for (Tensor t : inputs) {
             t.value();   // fails with a clear message if an input was already released
         }
-        return new Tensor(value, owns, new Node(op, inputs.clone(), saved, backward));
+        boolean savesOutput = false;
+        for (int i = 0; saved != null && i < saved.length; i++) {
+            savesOutput |= Memory.sharesBuffer(saved[i], value);
+        }
+        return new Tensor(value, owns, new Node(op, inputs.clone(), saved, savesOutput, backward));
     }
 }

@@ -45,7 +45,9 @@ public final class Joins {
         // strided views (split, transpose) this usually gets
         INDArray out = Nd4j.createUninitialized(xs[0].dtype(), shape);
         for (int i = 0; i < xs.length; i++) {
-            out.get(Shapes.window(rank, d, starts[i], starts[i + 1])).assign(values[i]);
+            if (starts[i + 1] > starts[i]) {   // an empty part has no window to fill
+                out.get(Shapes.window(rank, d, starts[i], starts[i + 1])).assign(values[i]);
+            }
         }
         return Tape.record("concat", out, g -> {
             for (int i = 0; i < xs.length; i++) {

@@ -115,6 +115,18 @@ class AttentionGradTest {
         assertEquals(before, y.value());
     }
 
+    @Test
+    void changingTheSavedOutputInPlaceFailsTheBackward() {
+        // the backward reads the output (rowsum(dO ⊙ O)); a changed output would give a silently wrong gradient
+        Tensor q = SoftmaxGradTest.randomInput(17, 1, 2, 3, 2).requiresGrad(true);
+        Tensor y = Attention.causal(q, SoftmaxGradTest.randomInput(18, 1, 2, 3, 2), SoftmaxGradTest.randomInput(19, 1, 2, 3, 2),
+            SCALE, null);
+        y.mutate(v -> v.muli(2));
+        Tensor loss = Reductions.sum(y);   // made after the change, so only the attention node can object
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("'causal_attention' saved its output"), e.getMessage());
+    }
+
     private static void assertClose(INDArray expected, INDArray actual32, String what) {
         double err = expected.sub(actual32.castTo(DataType.DOUBLE)).norm2Number().doubleValue();
         double size = expected.norm2Number().doubleValue();
