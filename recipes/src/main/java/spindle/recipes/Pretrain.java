@@ -96,7 +96,12 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"));
-        var schedule = LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio"));
+        int warmup = c.integer("train.warmup");
+        if (warmup > steps) {
+            throw new IllegalArgumentException("train.warmup (" + warmup + ") is more than train.steps (" + steps
+                + "); lower it too, e.g. train.warmup=" + steps / 10);
+        }
+        var schedule = LrSchedule.warmupCosine(warmup, steps, c.real("train.min_lr_ratio"));
         System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
             hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
         var trainer = new Trainer(model, optimizer, schedule, LanguageModeling.objective(model), options)

@@ -52,6 +52,15 @@ class RecipesTest {
             && err.toString().contains("did you mean 'train.steps'"), err.toString());
     }
 
+    @Test
+    void fewerStepsThanWarmupNamesBothKeys() throws Exception {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Spindle.commandLine();
+        cli.setErr(new PrintWriter(err));
+        assertEquals(2, cli.execute("pretrain", "train.steps=10", "output.dir=" + Files.createTempDirectory("spindle-warmup")));
+        assertTrue(err.toString().contains("train.warmup (30) is more than train.steps (10)"), err.toString());
+    }
+
     /** Runs a spindle command, asserts its exit code and returns what it printed. */
     private static String run(int expectedExit, String... args) {
         PrintStream original = System.out;
