@@ -46,6 +46,21 @@ public final class PyTorch {
     }
 
     /**
+     * For a test that needs PyTorch: why it cannot run here ({@code alsoMissing}, another missing piece such as
+     * a script, else {@link #missing()}), or empty when it can. When {@link #required()} a missing piece is an
+     * error instead, so CI fails rather than skips. Use as {@code assumeTrue(why.isEmpty(), ...)}.
+     *
+     * @throws IllegalStateException naming what is missing, when SPINDLE_REQUIRE_TORCH=1
+     */
+    public static Optional<String> unavailable(String alsoMissing) {
+        Optional<String> why = alsoMissing != null ? Optional.of(alsoMissing) : missing();
+        if (why.isPresent() && required()) {
+            throw new IllegalStateException("SPINDLE_REQUIRE_TORCH=1 but " + why.get());
+        }
+        return why;
+    }
+
+    /**
      * Runs {@code python script args...} in {@code workDir} and waits up to {@code timeoutSeconds}.
      *
      * @return the script's standard output

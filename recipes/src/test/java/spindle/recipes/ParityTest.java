@@ -2,7 +2,6 @@
 package spindle.recipes;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
@@ -43,14 +43,8 @@ class ParityTest {
     /** Writes the config {@code name}, runs torch_ref.py export on it and returns the fixture directory. */
     private static Path export(String name) throws IOException {
         Path script = BENCH.resolve("torch_ref.py");
-        String missing = !Files.isRegularFile(script) ? "no " + script + " beside the repository"
-            : PyTorch.missing().orElse(null);
-        if (missing != null) {
-            if (PyTorch.required()) {
-                fail("SPINDLE_REQUIRE_TORCH=1 but " + missing);
-            }
-            assumeTrue(false, "PyTorch parity skipped: " + missing);
-        }
+        Optional<String> why = PyTorch.unavailable(Files.isRegularFile(script) ? null : "no " + script + " beside the repository");
+        assumeTrue(why.isEmpty(), () -> "PyTorch parity skipped: " + why.orElseThrow());
         Files.createDirectories(WORK);
         Path config = WORK.resolve(name + ".json");
         JSON.writerWithDefaultPrettyPrinter().writeValue(config.toFile(), variant(name));

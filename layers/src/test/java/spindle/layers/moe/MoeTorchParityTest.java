@@ -90,13 +90,8 @@ class MoeTorchParityTest {
 
     @BeforeAll
     static void runReference() throws IOException {
-        var missing = PyTorch.missing();
-        if (missing.isPresent()) {
-            if (PyTorch.required()) {
-                fail("SPINDLE_REQUIRE_TORCH=1 but " + missing.get());
-            }
-            assumeTrue(false, missing.get());
-        }
+        var why = PyTorch.unavailable(null);
+        assumeTrue(why.isEmpty(), () -> "PyTorch reference skipped: " + why.orElseThrow());
         Files.createDirectories(DIR);
         Map<String, Object> in = new LinkedHashMap<>();
         for (Case c : configs()) {
