@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,18 +34,51 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--torch-ref", description = "Path of torch_ref.py (default: ../torch_ref.py from the config).")
     private Path torchRef;
 
+    @Option(names = "--rounds", defaultValue = "1", description = "Rounds to run (default ${DEFAULT-VALUE}); with"
+        + " --compare each round runs Spindle then PyTorch, and a last line gives every ratio and their median,"
+        + " since one round on a shared machine can be 15% off.")
+    private int rounds;
+
     @Override
     public Integer call() throws Exception {
-        StepTimer.Result ours = StepTimer.run(config);
-        System.out.println(ours.toJson());
-        if (compare) {
-            Path script = torchRef != null ? torchRef : config.toAbsolutePath().getParent().getParent().resolve("torch_ref.py");
-            String line = PyTorch.run(script, 1800, "bench", config.toString()).strip();
-            System.out.println(line);
-            double theirs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).path("tokens_per_s").asDouble();
-            System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f,"
-                + " \"omp_wait_policy_of_both\": \"%s\"}", ours.tokensPerSecond() / theirs, StepTimer.ompWaitPolicy()));
+        if (rounds < 1) {
+            throw new IllegalArgumentException("--rounds must be at least 1 but is " + rounds);
+        }
+        if (compare && !Files.isRegularFile(torchRefScript())) {
+            throw new IllegalArgumentException("--compare: no torch_ref.py at " + torchRefScript() + " (the default is"
+                + " ../torch_ref.py from the config's folder); name it with --torch-ref");
+        }
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            StepTimer.Result ours = StepTimer.run(config);
+            System.out.println(ours.toJson());
+            if (compare) {
+                ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());
+                System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f,"
+                    + " \"omp_wait_policy_of_both\": \"%s\"}", ratios.get(r), StepTimer.ompWaitPolicy()));
+            }
+        }
+        if (ratios.size() > 1) {
+            List<Double> sorted = new ArrayList<>(ratios);
+            Collections.sort(sorted);
+            int n = sorted.size();
+            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+            System.out.println(String.format(Locale.ROOT, "{\"rounds\": %d, \"ratios\": %s,"
+                + " \"tokens_per_s_ratio_median\": %.3f}", n, ratios.stream()
+                .map(x -> String.format(Locale.ROOT, "%.3f", x)).toList(), median));
         }
         return 0;
+    }
+
+    private Path torchRefScript() {
+        Path folder = config.toAbsolutePath().getParent().getParent();
+        return torchRef != null ? torchRef : (folder == null ? Path.of("torch_ref.py") : folder.resolve("torch_ref.py"));
+    }
+
+    /** Runs torch_ref.py bench on the same config, prints its JSON line and returns its tokens/s. */
+    private double pytorchTokensPerSecond() throws Exception {
+        String line = PyTorch.run(torchRefScript(), 1800, "bench", config.toString()).strip();
+        System.out.println(line);
+        return new ObjectMapper().readTree(line).path("tokens_per_s").asDouble();
     }
 }

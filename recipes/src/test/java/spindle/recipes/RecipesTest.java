@@ -61,6 +61,19 @@ class RecipesTest {
         assertTrue(err.toString().contains("train.warmup (30) is more than train.steps (10)"), err.toString());
     }
 
+    @Test
+    void benchRefusesZeroRoundsAndAMissingTorchRef() throws Exception {
+        Path config = Files.createTempDirectory("spindle-bench").resolve("tiny.json");
+        Files.writeString(config, "{\"model_type\": \"llama\"}");
+        StringWriter err = new StringWriter();
+        CommandLine cli = Spindle.commandLine();
+        cli.setErr(new PrintWriter(err));
+        assertEquals(2, cli.execute("bench", "--config", config.toString(), "--rounds", "0"));
+        assertTrue(err.toString().contains("--rounds must be at least 1 but is 0"), err.toString());
+        assertEquals(2, cli.execute("bench", "--config", config.toString(), "--compare"));
+        assertTrue(err.toString().contains("--compare: no torch_ref.py at "), err.toString());
+    }
+
     /** Runs a spindle command, asserts its exit code and returns what it printed. */
     private static String run(int expectedExit, String... args) {
         PrintStream original = System.out;
