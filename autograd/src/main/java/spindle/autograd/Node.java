@@ -70,7 +70,9 @@ final class Node {
         if (saved != null) {
             for (INDArray s : saved) {
                 DataBuffer d = s.wasClosed() ? null : s.data();
-                if (d != null && !kept.contains(d) && (d.originalDataBuffer() == null || !kept.contains(d.originalDataBuffer()))) {
+                boolean spare = d == null || kept.contains(d)   // already freed, or a kept tensor's buffer
+                    || (d.originalDataBuffer() != null && kept.contains(d.originalDataBuffer()));
+                if (!spare) {
                     Memory.release(s);
                 }
             }

@@ -47,7 +47,9 @@ public final class Attention {
         INDArray qg = q.value().reshape('c', b, hkv, rows, d);
         INDArray s = product(qg, k.value(), scale, false, true);            // scores [B, Hkv, rows, Tk]
         if (tq > 1) {
-            s.reshape(b * h, tq * tk).addiRowVector(causalMask(tq, tk, q.dtype()));
+            INDArray mask = causalMask(tq, tk, q.dtype());
+            s.reshape(b * h, tq * tk).addiRowVector(mask);
+            Memory.release(mask);
         }
         long[] hidden = keepMask == null ? null : paddingMask(keepMask.value(), s, b, rows * hkv, tk);
         INDArray p = Softmax.lastDimInPlace(s);
@@ -62,12 +64,14 @@ public final class Attention {
                 g.add(2, product(p, dO, 1, true, false));
             }
             if (g.needs(0) || g.needs(1)) {
-                // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V and dP = dO Vᵀ: a pass over [rows, Dv], not [rows, Tk]
+                // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V and dP = dO Vᵀ:
+                // a pass over [rows, Dv] instead of [rows, Tk]
                 INDArray dOxO = dO.mul(out);
                 INDArray dot = dOxO.sum(true, 3);
                 Memory.release(dOxO);
                 INDArray ds = product(dO, v.value(), 1, false, true);       // dP, then dS / scale in place
-                ds.reshape(b * hkv * rows, tk).subiColumnVector(dot.reshape(b * hkv * rows, 1)).muli(p.reshape(b * hkv * rows, tk));
+                long n = b * hkv * rows;
+                ds.reshape(n, tk).subiColumnVector(dot.reshape(n, 1)).muli(p.reshape(n, tk));
                 Memory.release(dot);
                 if (g.needs(0)) {
                     g.add(0, product(ds, k.value(), scale, false, false).reshape(qs));
@@ -76,6 +80,9 @@ public final class Attention {
                     g.add(1, product(ds, qg, scale, true, false));
                 }
                 Memory.release(ds);
+            }
+            if (!Memory.sharesBuffer(dO, g.out())) {
+                Memory.release(dO);   // a contiguous copy of a strided gradient
             }
         }, q, k, v);
     }
