@@ -20,8 +20,9 @@ import spindle.autograd.PyTorch;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Times one training step (forward, backward, AdamW) of the model a bench config describes.",
         "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
-            + " steps, threads, seed); prints one JSON line: tokens_per_s, step_ms_median, params, trainable,"
-            + " peak_rss_mb, nd4j_ops_per_step."})
+            + " steps, threads, seed); prints one JSON line: tokens_per_s, step_ms_median, step_ms_min, params,"
+            + " trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
+            + " openblas_coretype). With --compare PyTorch's line and the ratio follow, once per round."})
 final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;
@@ -36,7 +37,7 @@ final class Bench implements Callable<Integer> {
 
     @Option(names = "--rounds", defaultValue = "1", description = "Rounds to run (default ${DEFAULT-VALUE}); with"
         + " --compare each round runs Spindle then PyTorch, and a last line gives every ratio and their median,"
-        + " since one round on a shared machine can be 15% off.")
+        + " since one round on a shared machine can be 15%% off.")
     private int rounds;
 
     @Override

@@ -74,6 +74,23 @@ class RecipesTest {
         assertTrue(err.toString().contains("--compare: no torch_ref.py at "), err.toString());
     }
 
+    @Test
+    void everyHelpTextFormats() {
+        // picocli formats option descriptions with String.format: a bare % makes it warn and print the raw text
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            CommandLine cli = Spindle.commandLine();
+            cli.getUsageMessage();
+            cli.getSubcommands().values().forEach(CommandLine::getUsageMessage);
+        } finally {
+            System.setErr(original);
+        }
+        String warnings = captured.toString(StandardCharsets.UTF_8);
+        assertTrue(!warnings.contains("Could not format"), warnings);
+    }
+
     /** Runs a spindle command, asserts its exit code and returns what it printed. */
     private static String run(int expectedExit, String... args) {
         PrintStream original = System.out;
