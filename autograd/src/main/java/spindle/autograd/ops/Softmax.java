@@ -41,9 +41,10 @@ public final class Softmax {
     }
 
     /**
-     * Softmax over the last dim of {@code x}, written into x itself, which is returned. float32 and float16 go
-     * through ND4J's softmax op (one pass, subtracting the row max); float64 through exp of log_softmax, since
-     * ND4J's float64 softmax does not subtract the max on short rows (NaN for [-1000, -1002]).
+     * Softmax over the last dim of {@code x}, written into x itself, which is returned. Every dtype but float64
+     * goes through ND4J's softmax op (one pass; it subtracts the row max in float32, which AttentionGradTest
+     * checks); float64 through exp of log_softmax, since ND4J's float64 softmax does not subtract the max on
+     * short rows (NaN for [-1000, -1002]).
      */
     static INDArray lastDimInPlace(INDArray x) {
         int last = x.rank() - 1;
