@@ -31,6 +31,36 @@ public final class Autograd {
     }
 
     /**
+     * Adds d root / d leaves[j] (times {@code seed}) into {@code targets[j]}, arrays the caller owns (a data-parallel
+     * replica's views into its flat gradient buffer, say), instead of into {@code .grad}; other leaves get nothing.
+     * {@code seed} may be null for a one-element root. The graph is released, as by {@link #backward}.
+     */
+    public static void backwardInto(Tensor root, INDArray seed, List<Tensor> leaves, List<INDArray> targets) {
+        if (leaves.size() != targets.size()) {
+            throw new IllegalArgumentException("backwardInto: " + leaves.size() + " leaves but " + targets.size()
+                + " targets");
+        }
+        Map<Tensor, INDArray> into = new IdentityHashMap<>();
+        for (int i = 0; i < leaves.size(); i++) {
+            Tensor leaf = leaves.get(i);
+            INDArray target = targets.get(i);
+            if (!leaf.isLeaf()) {
+                throw new IllegalArgumentException("backwardInto: leaves[" + i + "] is the output of an op, not a leaf");
+            }
+            if (!Arrays.equals(leaf.shape(), target.shape()) || leaf.dtype() != target.dataType()) {
+                throw new IllegalArgumentException("backwardInto: targets[" + i + "] is " + target.dataType() + " "
+                    + Arrays.toString(target.shape()) + " but leaves[" + i + "] is " + leaf.dtype() + " "
+                    + Arrays.toString(leaf.shape()));
+            }
+            into.put(leaf, target);
+        }
+        List<Tensor> roots = List.of(root);
+        List<INDArray> seeds = List.of(seedFor(root, seed, "backwardInto"));
+        List<Tensor> order = new Engine(null, into).run(roots, seeds, new boolean[] {seed == null});
+        release(order, roots);
+    }
+
+    /**
      * d (sum of outputs[i] * seeds[i]) / d inputs[j], without touching any {@code .grad}; a null seed means
      * ones for a one-element output. An input the outputs do not depend on gets a zero gradient.
      */

@@ -24,9 +24,15 @@ final class Engine {
 
     private final Map<Tensor, Slot> pending = new IdentityHashMap<>();
     private final Map<Tensor, INDArray> captured;   // non-null for Autograd.grad: these inputs are not written
+    private final Map<Tensor, INDArray> targets;    // non-null for Autograd.backwardInto: leaves' gradients go here
 
     Engine(Map<Tensor, INDArray> captured) {
+        this(captured, null);
+    }
+
+    Engine(Map<Tensor, INDArray> captured, Map<Tensor, INDArray> targets) {
         this.captured = captured;
+        this.targets = targets;
     }
 
     /** Runs the reverse pass from {@code roots} seeded with {@code seeds} (freed after use where owned); returns the nodes' tensors in topological order. */
@@ -61,7 +67,13 @@ final class Engine {
      */
     void accumulate(Tensor t, INDArray g, INDArray owner) {
         if (t.isLeaf()) {
-            if (captured == null) {
+            if (targets != null) {
+                INDArray target = targets.get(t);
+                if (target != null) {
+                    target.addi(g);
+                }
+                Memory.release(owner);
+            } else if (captured == null) {
                 t.accumulateGrad(g, owner);
             } else if (captured.containsKey(t)) {
                 INDArray prev = captured.get(t);

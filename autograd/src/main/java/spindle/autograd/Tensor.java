@@ -117,6 +117,18 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(value(), false, null);
     }
 
+    /**
+     * Adds {@code g} to {@code .grad} as backward does (a data-parallel step adds its replicas' summed gradients
+     * this way); g is copied, the caller keeps it.
+     */
+    public void addToGrad(INDArray g) {
+        if (!Arrays.equals(g.shape(), shape()) || g.dataType() != dtype()) {
+            throw new IllegalArgumentException("addToGrad: the gradient is " + g.dataType() + " " + Arrays.toString(g.shape())
+                + " but the tensor is " + dtype() + " " + Arrays.toString(shape()));
+        }
+        accumulateGrad(g, null);
+    }
+
     /** Clears the gradient (PyTorch's set_to_none): its memory is freed now. */
     public void zeroGrad() {
         Memory.release(grad);

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.ops.Reductions;
 
 /** The tape's contract: accumulation, seeds, scopes, detach, grad(), in-place checks and release. */
 class AutogradTest {
@@ -92,6 +93,45 @@ class AutogradTest {
         assertArrayEquals(new double[] {0}, g.get(1).toDoubleVector(), 0);
         assertNull(x.grad());
         assertNull(y.grad());
+    }
+
+    @Test
+    void backwardIntoAddsToTheCallersArraysAndLeavesDotGradAlone() {
+        Tensor x = vec(1, 2);
+        Tensor y = vec(5, 7);
+        INDArray buffer = Nd4j.create(new double[] {100, 200, 300, 400}, new long[] {4}, DataType.DOUBLE);
+        INDArray xGrad = buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 2));
+        Autograd.backwardInto(Reductions.sum(mul(mul(x, x), y)), null, List.of(x), List.of(xGrad));
+        // d/dx sum(x² y) = 2xy, added onto what the view held; y is not a target, the rest of the buffer is untouched
+        assertArrayEquals(new double[] {110, 228, 300, 400}, buffer.toDoubleVector(), 0);
+        assertNull(x.grad());
+        assertNull(y.grad());
+        Autograd.backwardInto(Reductions.sum(mul(x, y)), Nd4j.scalar(0.5), List.of(x), List.of(xGrad));
+        assertArrayEquals(new double[] {112.5, 231.5}, xGrad.toDoubleVector(), 0);   // seeded with 0.5
+    }
+
+    @Test
+    void backwardIntoNamesAWrongTarget() {
+        Tensor x = vec(1, 2);
+        var shape = assertThrows(IllegalArgumentException.class, () -> Autograd.backwardInto(Reductions.sum(mul(x, x)), null,
+            List.of(x), List.of(Nd4j.zeros(DataType.DOUBLE, 3))));
+        assertTrue(shape.getMessage().contains("targets[0] is DOUBLE [3] but leaves[0] is DOUBLE [2]"), shape.getMessage());
+        Tensor h = mul(x, x);
+        var notLeaf = assertThrows(IllegalArgumentException.class, () -> Autograd.backwardInto(Reductions.sum(h), null,
+            List.of(h), List.of(Nd4j.zeros(DataType.DOUBLE, 2))));
+        assertTrue(notLeaf.getMessage().contains("leaves[0] is the output of an op"), notLeaf.getMessage());
+    }
+
+    @Test
+    void addToGradCopiesAndAccumulates() {
+        Tensor x = vec(1, 2);
+        INDArray g = Nd4j.create(new double[] {3, 4}, new long[] {2}, DataType.DOUBLE);
+        x.addToGrad(g);
+        x.addToGrad(g);
+        assertArrayEquals(new double[] {6, 8}, x.grad().toDoubleVector(), 0);
+        assertArrayEquals(new double[] {3, 4}, g.toDoubleVector(), 0, "the caller's array is not taken over");
+        var e = assertThrows(IllegalArgumentException.class, () -> x.addToGrad(Nd4j.zeros(DataType.FLOAT, 2)));
+        assertTrue(e.getMessage().contains("FLOAT [2] but the tensor is DOUBLE [2]"), e.getMessage());
     }
 
     @Test

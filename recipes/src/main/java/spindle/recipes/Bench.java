@@ -20,8 +20,8 @@ import spindle.autograd.PyTorch;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Times one training step (forward, backward, AdamW) of the model a bench config describes.",
         "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
-            + " steps, threads, seed); prints one JSON line: tokens_per_s, step_ms_median, step_ms_min, params,"
-            + " trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
+            + " steps, threads, seed); prints one JSON line: replicas, tokens_per_s, step_ms_median, step_ms_min,"
+            + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
             + " openblas_coretype). With --compare PyTorch's line and the ratio follow, once per round."})
 final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
@@ -40,8 +40,16 @@ final class Bench implements Callable<Integer> {
         + " since one round on a shared machine can be 15%% off.")
     private int rounds;
 
+    @Option(names = "--replicas", defaultValue = "0", description = "Data-parallel replicas (threads of the JVM"
+        + " sharing the parameters), each taking batch/replicas rows on threads/replicas ND4J threads; 0 (the"
+        + " default) means one per thread of the config, 1 means one stream of ops using all the threads.")
+    private int replicas;
+
     @Override
     public Integer call() throws Exception {
+        if (replicas < 0) {
+            throw new IllegalArgumentException("--replicas must be 0 (one per thread) or more but is " + replicas);
+        }
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1 but is " + rounds);
         }
@@ -51,7 +59,7 @@ final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            StepTimer.Result ours = StepTimer.run(config);
+            StepTimer.Result ours = StepTimer.run(config, replicas);
             System.out.println(ours.toJson());
             if (compare) {
                 ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());

@@ -12,6 +12,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.DoubleAdder;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -27,19 +28,20 @@ import spindle.layers.models.CausalLmOutput;
 import spindle.layers.models.CausalLms;
 import spindle.optim.AdamW;
 import spindle.optim.AdamWOptions;
+import spindle.trainers.DataParallel;
 
 /** The measured training step of {@link Bench}: the same work as torch_ref.py's bench loop. */
 final class StepTimer {
     private StepTimer() {}
 
-    record Result(String config, int threads, double stepMsMedian, double stepMsMin, double tokensPerSecond,
+    record Result(String config, int threads, int replicas, double stepMsMedian, double stepMsMin, double tokensPerSecond,
                   long params, long trainable, double peakRssMb, long opsPerStep, double finalLoss) {
         String toJson() {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
-                + " \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
+                + " \"replicas\": %d, \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
                 + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\","
                 + " \"openblas_coretype\": \"%s\"}",
-                config, threads, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
+                config, threads, replicas, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
                 ompWaitPolicy(), env("OPENBLAS_CORETYPE", "detected"));
         }
     }
@@ -54,7 +56,8 @@ final class StepTimer {
         return value == null ? unset : value;
     }
 
-    static Result run(Path configFile) throws IOException {
+    /** Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config. */
+    static Result run(Path configFile, int replicas) throws IOException {
         JsonNode train = new ObjectMapper().readTree(configFile.toFile()).path("train");
         HfConfig hf = HfConfig.read(configFile);
         int batch = train.path("batch").asInt(8);
@@ -62,6 +65,8 @@ final class StepTimer {
         int threads = train.path("threads").asInt(2);
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        Nd4j.factory().blas().setMaxThreads(threads);
+        int n = replicas > 0 ? replicas : Math.min(threads, batch);
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
         var optimizer = new AdamW(model.trainableParameters(), AdamWOptions.defaults()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
@@ -71,41 +76,47 @@ final class StepTimer {
         List<Double> times = new ArrayList<>();
         double loss = 0;
         long peakRss = 0;
-        for (int i = 0; i < warmup + steps; i++) {
-            long t0 = System.nanoTime();
-            loss = step(model, optimizer, xy);
-            if (i >= warmup) {
-                times.add((System.nanoTime() - t0) / 1e6);
+        long ops;
+        try (DataParallel replicated = new DataParallel(model.trainableParameters().values(), n)) {
+            for (int i = 0; i < warmup + steps; i++) {
+                long t0 = System.nanoTime();
+                loss = step(model, replicated, optimizer, xy);
+                if (i >= warmup) {
+                    times.add((System.nanoTime() - t0) / 1e6);
+                }
+                peakRss = Math.max(peakRss, Pointer.physicalBytes());   // resident set after each step
             }
-            peakRss = Math.max(peakRss, Pointer.physicalBytes());   // resident set after each step
+            ops = countOps(model, replicated, optimizer, xy);
         }
         Collections.sort(times);
         double median = times.get(times.size() / 2);
-        return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, median, times.get(0),
+        return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, n, median, times.get(0),
             batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
-            peakRss / 1e6, countOps(model, optimizer, xy), loss);
+            peakRss / 1e6, ops, loss);
     }
 
-    private static double step(CausalLm model, AdamW optimizer, INDArray[] xy) {
-        CausalLmOutput out = model.forward(Tensor.of(xy[0]), null);
-        long vocab = out.logits().shape()[2];
-        Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(xy[1]), -1));
-        double value = ce.item();
-        Tensor loss = add(ce, out.balanceLoss());
-        loss.backward();
+    /** One AdamW step on the batch, split over the replicas; returns the cross-entropy (without the balance loss). */
+    private static double step(CausalLm model, DataParallel replicated, AdamW optimizer, INDArray[] xy) {
+        DoubleAdder crossEntropy = new DoubleAdder();   // the replicas' values, weighted by their rows
+        replicated.backward(xy, part -> {
+            CausalLmOutput out = model.forward(Tensor.of(part[0]), null);
+            long vocab = out.logits().shape()[2];
+            Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(part[1]), -1));
+            crossEntropy.add(ce.item() * part[0].size(0) / xy[0].size(0));
+            return add(ce, out.balanceLoss());
+        });
         optimizer.step();
         optimizer.zeroGrad();
-        loss.close();
-        return value;
+        return crossEntropy.sum();
     }
 
     /** ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). */
-    private static long countOps(CausalLm model, AdamW optimizer, INDArray[] xy) {
+    private static long countOps(CausalLm model, DataParallel replicated, AdamW optimizer, INDArray[] xy) {
         OpProfiler.getInstance().reset();
         Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
         Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
         try {
-            step(model, optimizer, xy);
+            step(model, replicated, optimizer, xy);
             return OpProfiler.getInstance().getInvocationsCount();
         } finally {
             Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.trainers;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.nativeblas.NativeOpsHolder;
+import spindle.autograd.Autograd;
+import spindle.autograd.Memory;
+import spindle.autograd.Tensor;
+
+/**
+ * Data parallelism inside one JVM: replica threads share the parameters, each runs forward and backward on
+ * its slice of the batch into its own flat gradient buffer (the parameters' gradients are views into it), and
+ * the buffers are summed in replica order into the parameters' {@code .grad}, so the optimizer steps once.
+ *
+ * <p>As PyTorch's DistributedDataParallel, each replica's loss is its own slice's loss (a mean over that slice,
+ * and any auxiliary loss, such as MoE balance, computed over that slice) and the gradients are averaged over
+ * replicas, weighted by the rows each took; with equal slices this is DDP's plain average. On a small machine
+ * it also beats intra-op threading: each replica runs its ops on {@code cores / replicas} threads, so a 2-core
+ * machine runs two single-threaded streams of ops instead of handing every small op to a second thread.
+ *
+ * <pre>{@code
+ * try (DataParallel dp = new DataParallel(model.trainableParameters().values(), 2)) {
+ *     double loss = dp.backward(new INDArray[] {inputs, targets}, part -> lossOf(model, part[0], part[1]));
+ *     optimizer.step();
+ *     optimizer.zeroGrad();
+ * }
+ * }</pre>
+ */
+public final class DataParallel implements AutoCloseable {
+    private final List<Tensor> parameters;
+    private final int replicas;
+    private final ExecutorService threads;
+    private final INDArray[] flat;               // one gradient buffer per replica
+    private final List<List<INDArray>> views;    // views.get(r).get(i): parameter i's gradient in flat[r]
+    private final int threadsPerReplica;
+    private final int previousBlasThreads;       // restored by close()
+
+    /**
+     * Replicas over {@code parameters} (all of one dtype). Each replica thread runs ND4J's ops on ND4J's thread
+     * count divided by {@code replicas} (at least 1), and so do BLAS calls, from any thread, until {@link #close()}.
+     */
+    public DataParallel(Iterable<Tensor> parameters, int replicas) {
+        if (replicas < 1) {
+            throw new IllegalArgumentException("DataParallel: replicas must be at least 1 but is " + replicas);
+        }
+        this.parameters = new ArrayList<>();
+        parameters.forEach(this.parameters::add);
+        if (this.parameters.isEmpty()) {
+            throw new IllegalArgumentException("DataParallel: no parameters to train");
+        }
+        DataType dtype = this.parameters.get(0).dtype();
+        long total = 0;
+        for (Tensor p : this.parameters) {
+            if (p.dtype() != dtype) {
+                throw new IllegalArgumentException("DataParallel: parameters must share one dtype for the flat gradient"
+                    + " buffer, but " + dtype + " and " + p.dtype() + " " + Arrays.toString(p.shape()) + " are mixed");
+            }
+            total += p.value().length();
+        }
+        this.replicas = replicas;
+        this.flat = new INDArray[replicas];
+        this.views = new ArrayList<>();
+        for (int r = 0; r < replicas; r++) {
+            flat[r] = Nd4j.create(dtype, total);
+            views.add(viewsInto(flat[r]));
+        }
+        threadsPerReplica = Math.max(1, Nd4j.getEnvironment().maxThreads() / replicas);
+        previousBlasThreads = Nd4j.factory().blas().getMaxThreads();
+        Nd4j.factory().blas().setMaxThreads(threadsPerReplica);   // OpenBLAS has one, process-wide, setting
+        this.threads = Executors.newFixedThreadPool(replicas, task -> {
+            Thread t = new Thread(() -> {
+                // ND4J's OpenMP thread count is per calling thread, so each replica thread sets its own
+                NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threadsPerReplica);
+                task.run();
+            }, "spindle-replica");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public int replicas() {
+        return replicas;
+    }
+
+    /** ND4J (OpenMP) and BLAS threads each replica runs its ops on. */
+    public int threadsPerReplica() {
+        return threadsPerReplica;
+    }
+
+    /**
+     * Splits every array of {@code batch} along dim 0 into one contiguous slice per replica, runs {@code loss} on
+     * each slice on its replica's thread, backpropagates each loss weighted by its slice's share of the rows, and
+     * adds the summed gradients to the parameters' {@code .grad}. Returns the same weighted mean of the losses.
+     * If a replica fails, its exception is rethrown once every replica has finished, and no gradient is added.
+     */
+    public double backward(INDArray[] batch, Function<INDArray[], Tensor> loss) {
+        long rows = checkBatch(batch);
+        List<Future<Double>> running = new ArrayList<>();
+        for (int r = 0; r < replicas; r++) {
+            long from = rows * r / replicas;
+            long to = rows * (r + 1) / replicas;
+            int replica = r;
+            running.add(threads.submit(() -> replicaBackward(replica, slices(batch, from, to), (double) (to - from) / rows,
+                loss)));
+        }
+        double total = 0;
+        RuntimeException failure = null;
+        for (Future<Double> f : running) {
+            try {
+                total += f.get();
+            } catch (ExecutionException e) {
+                failure = failure != null ? failure : asRuntime(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure = failure != null ? failure : new IllegalStateException("interrupted while replicas ran", e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        for (int r = 1; r < replicas; r++) {
+            flat[0].addi(flat[r]);   // in replica order, so a run is reproducible
+        }
+        for (int i = 0; i < parameters.size(); i++) {
+            parameters.get(i).addToGrad(views.get(0).get(i));
+        }
+        return total;
+    }
+
+    /** The replica's weighted loss value, after its weighted gradient went into its cleared buffer. */
+    private double replicaBackward(int r, INDArray[] part, double weight, Function<INDArray[], Tensor> loss) {
+        flat[r].assign(0);
+        try {
+            Tensor value = loss.apply(part);
+            if (value.value().length() != 1) {
+                throw new IllegalArgumentException("DataParallel: the loss must be a one-element tensor but has shape "
+                    + Arrays.toString(value.shape()));
+            }
+            double v = value.item();
+            INDArray seed = Nd4j.valueArrayOf(value.shape(), weight, value.dtype());
+            Autograd.backwardInto(value, seed, parameters, views.get(r));
+            Memory.release(seed);
+            return v * weight;
+        } finally {
+            for (INDArray a : part) {
+                Memory.release(a);
+            }
+        }
+    }
+
+    private long checkBatch(INDArray[] batch) {
+        if (batch.length == 0) {
+            throw new IllegalArgumentException("DataParallel: the batch holds no array");
+        }
+        long rows = batch[0].size(0);
+        for (int i = 0; i < batch.length; i++) {
+            if (batch[i].rank() == 0 || batch[i].size(0) != rows) {
+                throw new IllegalArgumentException("DataParallel: every batch array needs the same dim 0, but array 0 is "
+                    + Arrays.toString(batch[0].shape()) + " and array " + i + " is " + Arrays.toString(batch[i].shape()));
+            }
+        }
+        if (rows < replicas) {
+            throw new IllegalArgumentException("DataParallel: a batch of " + rows + " rows cannot be split over "
+                + replicas + " replicas");
+        }
+        return rows;
+    }
+
+    private static INDArray[] slices(INDArray[] batch, long from, long to) {
+        INDArray[] part = new INDArray[batch.length];
+        for (int i = 0; i < batch.length; i++) {
+            part[i] = batch[i].get(rowsIndex(batch[i].rank(), from, to)).dup('c');   // a copy each replica owns
+        }
+        return part;
+    }
+
+    private static INDArrayIndex[] rowsIndex(int rank, long from, long to) {
+        INDArrayIndex[] index = new INDArrayIndex[rank];
+        index[0] = NDArrayIndex.interval(from, to);
+        for (int d = 1; d < rank; d++) {
+            index[d] = NDArrayIndex.all();
+        }
+        return index;
+    }
+
+    private List<INDArray> viewsInto(INDArray buffer) {
+        List<INDArray> list = new ArrayList<>();
+        long offset = 0;
+        for (Tensor p : parameters) {
+            long n = p.value().length();
+            list.add(buffer.get(NDArrayIndex.interval(offset, offset + n)).reshape('c', p.shape()));
+            offset += n;
+        }
+        return list;
+    }
+
+    private static RuntimeException asRuntime(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("a replica failed: " + t, t);
+    }
+
+    /** Stops the replica threads, frees the gradient buffers and restores the BLAS thread count. */
+    @Override
+    public void close() {
+        threads.shutdownNow();
+        for (INDArray f : flat) {
+            Memory.release(f);
+        }
+        Nd4j.factory().blas().setMaxThreads(previousBlasThreads);
+    }
+}

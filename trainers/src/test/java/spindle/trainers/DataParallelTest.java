@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.trainers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+import spindle.autograd.Tensor;
+import spindle.autograd.ops.Activations;
+import spindle.autograd.ops.Losses;
+import spindle.layers.Init;
+import spindle.layers.Linear;
+
+class DataParallelTest {
+    private static final int FEATURES = 5;
+    private static final int CLASSES = 3;
+
+    /** A float64 two-layer classifier whose loss is the mean over the rows it gets. */
+    private static final class Classifier {
+        final Linear fc1;
+        final Linear fc2;
+
+        Classifier(long seed) {
+            SplittableRandom rng = new SplittableRandom(seed);
+            fc1 = new Linear(FEATURES, 7, true, DataType.DOUBLE, Init.linearDefault(FEATURES, rng));
+            fc2 = new Linear(7, CLASSES, true, DataType.DOUBLE, Init.linearDefault(7, rng));
+        }
+
+        List<Tensor> parameters() {
+            return new ArrayList<>(List.of(fc1.weight(), fc1.bias(), fc2.weight(), fc2.bias()));
+        }
+
+        Tensor loss(INDArray inputs, INDArray targets) {
+            return Losses.crossEntropy(fc2.forward(Activations.tanh(fc1.forward(Tensor.of(inputs)))), Tensor.of(targets));
+        }
+    }
+
+    private static INDArray[] batch(int rows, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[][] x = new double[rows][FEATURES];
+        long[] y = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < FEATURES; j++) {
+                x[i][j] = rng.nextGaussian();
+            }
+            y[i] = rng.nextInt(CLASSES);
+        }
+        return new INDArray[] {Nd4j.createFromArray(x), Nd4j.createFromArray(y)};
+    }
+
+    /** The gradients and loss of one backward over the whole batch, the reference for the replicas. */
+    private static double wholeBatch(Classifier model, INDArray[] batch) {
+        Tensor loss = model.loss(batch[0], batch[1]);
+        double value = loss.item();
+        loss.backward();
+        return value;
+    }
+
+    private static void assertSameGradients(Classifier expected, Classifier actual, double tolerance) {
+        List<Tensor> e = expected.parameters();
+        List<Tensor> a = actual.parameters();
+        for (int i = 0; i < e.size(); i++) {
+            double diff = e.get(i).grad().sub(a.get(i).grad()).amaxNumber().doubleValue();
+            assertTrue(diff <= tolerance, "parameter " + i + " differs by " + diff);
+            assertTrue(e.get(i).grad().amaxNumber().doubleValue() > 1e-3, "a gradient that could not differ");
+        }
+    }
+
+    @Test
+    void replicasGiveTheWholeBatchGradient() {
+        for (int rows : new int[] {8, 7}) {   // 7 rows: slices of 3 and 4, weighted 3/7 and 4/7
+            INDArray[] data = batch(rows, 11);
+            Classifier whole = new Classifier(5);
+            Classifier split = new Classifier(5);
+            double expected = wholeBatch(whole, data);
+            double loss;
+            try (DataParallel dp = new DataParallel(split.parameters(), 2)) {
+                loss = dp.backward(data, part -> split.loss(part[0], part[1]));
+            }
+            assertEquals(expected, loss, 1e-12, "rows " + rows);
+            assertSameGradients(whole, split, 1e-12);
+        }
+    }
+
+    @Test
+    void gradientsAccumulateOverCallsUntilZeroed() {
+        INDArray[] first = batch(6, 1);
+        INDArray[] second = batch(6, 2);
+        Classifier whole = new Classifier(9);
+        Classifier split = new Classifier(9);
+        wholeBatch(whole, first);
+        wholeBatch(whole, second);
+        try (DataParallel dp = new DataParallel(split.parameters(), 3)) {
+            dp.backward(first, part -> split.loss(part[0], part[1]));
+            dp.backward(second, part -> split.loss(part[0], part[1]));   // the buffers are cleared, .grad is not
+        }
+        assertSameGradients(whole, split, 1e-12);
+    }
+
+    @Test
+    void eachReplicaRunsOnItsOwnThreadWithItsShareOfTheThreads() {
+        int before = Nd4j.factory().blas().getMaxThreads();
+        Classifier model = new Classifier(2);
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+        List<Integer> opThreads = new ArrayList<>();
+        try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
+            dp.backward(batch(4, 3), part -> {
+                threads.add(Thread.currentThread().getName() + "@" + Thread.currentThread().getId());
+                synchronized (opThreads) {
+                    opThreads.add(NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads());
+                }
+                return model.loss(part[0], part[1]);
+            });
+        }
+        assertEquals(2, threads.size(), "replica threads " + threads);
+        int share = Math.max(1, Nd4j.getEnvironment().maxThreads() / 2);
+        assertEquals(List.of(share, share), opThreads, "OpenMP threads of each replica thread");
+        assertEquals(before, Nd4j.factory().blas().getMaxThreads(), "close() restores the BLAS thread count");
+    }
+
+    @Test
+    void aFailingReplicaAddsNoGradientAndItsErrorSurfaces() {
+        Classifier model = new Classifier(4);
+        try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
+            INDArray[] data = batch(4, 3);
+            double secondSliceStart = data[0].getDouble(2, 0);
+            var e = assertThrows(IllegalStateException.class, () -> dp.backward(data, part -> {
+                Tensor loss = model.loss(part[0], part[1]);
+                if (part[0].getDouble(0, 0) == secondSliceStart) {
+                    throw new IllegalStateException("replica 1 broke");
+                }
+                return loss;
+            }));
+            assertEquals("replica 1 broke", e.getMessage());
+        }
+        model.parameters().forEach(p -> assertNull(p.grad(), "no gradient after a failed step"));
+    }
+
+    @Test
+    void badInputIsNamed() {
+        Classifier model = new Classifier(4);
+        var few = assertThrows(IllegalArgumentException.class, () -> {
+            try (DataParallel dp = new DataParallel(model.parameters(), 4)) {
+                dp.backward(batch(3, 1), part -> model.loss(part[0], part[1]));
+            }
+        });
+        assertTrue(few.getMessage().contains("3 rows cannot be split over 4 replicas"), few.getMessage());
+        var ragged = assertThrows(IllegalArgumentException.class, () -> {
+            try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
+                dp.backward(new INDArray[] {batch(4, 1)[0], batch(5, 1)[1]}, part -> model.loss(part[0], part[1]));
+            }
+        });
+        assertTrue(ragged.getMessage().contains("array 1 is [5]"), ragged.getMessage());
+        var notScalar = assertThrows(IllegalArgumentException.class, () -> {
+            try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
+                dp.backward(batch(4, 1), part -> model.fc1.forward(Tensor.of(part[0])));
+            }
+        });
+        assertTrue(notScalar.getMessage().contains("one-element tensor but has shape [2, 7]"), notScalar.getMessage());
+        List<Tensor> mixed = List.of(model.fc1.weight(), Tensor.of(Nd4j.zeros(DataType.FLOAT, 2)).requiresGrad(true));
+        var dtypes = assertThrows(IllegalArgumentException.class, () -> new DataParallel(mixed, 2));
+        assertTrue(dtypes.getMessage().contains("DOUBLE and FLOAT"), dtypes.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new DataParallel(model.parameters(), 0));
+    }
+}
