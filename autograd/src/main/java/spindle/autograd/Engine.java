@@ -8,7 +8,9 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One reverse pass: orders the graph, runs each node's backward once its output gradient is complete,
@@ -99,6 +101,42 @@ final class Engine {
         } else {
             slot.grad = slot.grad.add(g);
             slot.owner = slot.grad;
+        }
+    }
+
+    /**
+     * Lets {@code writer} add into the gradient of {@code t} where it is kept (a pending slot the engine owns, a
+     * leaf's .grad, a backwardInto target, a captured input), creating it as zeros first when there is none.
+     */
+    void accumulateInPlace(Tensor t, Consumer<INDArray> writer, String op) {
+        INDArray into;
+        if (t.isLeaf()) {
+            if (targets != null) {
+                into = targets.get(t);
+            } else if (captured == null) {
+                into = t.gradForInPlaceAdd();
+            } else if (captured.containsKey(t)) {
+                into = captured.get(t) != null ? captured.get(t) : Nd4j.zeros(t.dtype(), t.shape());
+                captured.put(t, into);
+            } else {
+                into = null;
+            }
+        } else {
+            Slot slot = pending.get(t);
+            if (slot == null) {
+                slot = new Slot();
+                slot.grad = Nd4j.zeros(t.dtype(), t.rawValue().shape());
+                slot.owner = slot.grad;
+                pending.put(t, slot);
+            } else if (slot.owner == null) {
+                slot.grad = slot.grad.dup();   // borrowed: never written
+                slot.owner = slot.grad;
+            }
+            into = slot.grad;
+        }
+        if (into != null) {
+            writer.accept(into);
+            AnomalyMode.check(op, into, true);
         }
     }
 

@@ -4,6 +4,7 @@ package spindle.autograd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -66,6 +67,19 @@ public final class Grads {
             passedThrough.add(new Object[] {input, grad});   // handed on after the backward returns
         } else {
             engine.accumulate(input, grad, owner);
+        }
+    }
+
+    /**
+     * Adds to d loss / d input {@code i} in place: {@code writer} gets the input's full-size gradient so far
+     * (zeros if none yet, in the input's shape and dtype) and adds its part into it, e.g. one window or some
+     * rows. An op that touches a small part of a large input saves the full-size temporary and the full-size
+     * sum that {@link #add} would need.
+     */
+    public void addInPlace(int i, Consumer<INDArray> writer) {
+        Tensor input = node.inputs()[i];
+        if (input.requiresGrad()) {
+            engine.accumulateInPlace(input, writer, node.op());
         }
     }
 

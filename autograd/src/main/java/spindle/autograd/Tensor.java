@@ -195,6 +195,14 @@ public final class Tensor implements AutoCloseable {
         return value;
     }
 
+    /** .grad for an in-place addition, zeros first if there is none. */
+    INDArray gradForInPlaceAdd() {
+        if (grad == null) {
+            grad = Nd4j.zeros(dtype(), shape());
+        }
+        return grad;
+    }
+
     /** Adds g to .grad; {@code owner} (g, the base of g, or null) is taken over or freed. */
     void accumulateGrad(INDArray g, INDArray owner) {
         if (grad == null && owner == g) {

@@ -123,6 +123,35 @@ class AutogradTest {
     }
 
     @Test
+    void inPlaceWindowGradientsSumWithOtherConsumers() {
+        Tensor x = vec(1, 2, 3, 4, 5);
+        Tensor y = mul(x, Tensor.of(Nd4j.scalar(2.0)));
+        Tensor[] parts = spindle.autograd.ops.Joins.split(y, 0, 2, 3);
+        // d/dy: 3 on the first window, 1 on the second, plus 1 everywhere from sum(y); d/dx = 2 * that
+        Tensor loss = add(add(mul(Reductions.sum(parts[0]), Tensor.of(Nd4j.scalar(3.0))), Reductions.sum(parts[1])),
+            Reductions.sum(y));
+        loss.backward();
+        assertArrayEquals(new double[] {8, 8, 4, 4, 4}, x.grad().toDoubleVector(), 0);
+        Tensor z = vec(1, 2, 3);
+        spindle.autograd.ops.Shapes.narrow(z, 0, 1, 2).backward(Nd4j.create(new double[] {5, 6}, new long[] {2},
+            DataType.DOUBLE));
+        assertArrayEquals(new double[] {0, 5, 6}, z.grad().toDoubleVector(), 0, "a leaf's window, zeros elsewhere");
+    }
+
+    @Test
+    void rowGradientsGoStraightIntoABackwardIntoTarget() {
+        Tensor table = Tensor.of(Nd4j.create(new double[][] {{1, 2}, {3, 4}, {5, 6}})).requiresGrad(true);
+        Tensor ids = Tensor.of(Nd4j.createFromArray(2L, 0L, 2L));
+        INDArray buffer = Nd4j.create(new double[] {9, 1, 1, 1, 1, 1, 1}, new long[] {7}, DataType.DOUBLE);
+        INDArray target = buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(1, 7)).reshape('c', 3, 2);
+        Autograd.backwardInto(Reductions.sum(spindle.autograd.ops.Indexing.embedding(table, ids)), null, List.of(table),
+            List.of(target));
+        // row 2 is picked twice, row 1 never; the buffer's first element lies outside the target
+        assertArrayEquals(new double[] {9, 2, 2, 1, 1, 3, 3}, buffer.toDoubleVector(), 0);
+        assertNull(table.grad());
+    }
+
+    @Test
     void addToGradCopiesAndAccumulates() {
         Tensor x = vec(1, 2);
         INDArray g = Nd4j.create(new double[] {3, 4}, new long[] {2}, DataType.DOUBLE);

@@ -8,6 +8,9 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
@@ -26,7 +29,7 @@ public abstract class Optimizer {
     private final List<OptimizerOptions> options = new ArrayList<>();
     private final double[] initialLr;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
-    private final Scratch scratch;
+    private final ThreadLocal<Scratch> scratch;   // per thread, so parallel lanes of a step never share one
     private Map<String, ParamState> states = new LinkedHashMap<>();
 
     /** {@code kind} names the optimizer in errors and checkpoints; each group's overrides are applied to {@code defaults}. */
@@ -47,7 +50,7 @@ public abstract class Optimizer {
             throw new IllegalArgumentException(kind + ": got no parameters; is every parameter frozen?");
         }
         initialLr = options.stream().mapToDouble(OptimizerOptions::lr).toArray();
-        scratch = new Scratch(longest);
+        scratch = ThreadLocal.withInitial(() -> new Scratch(longest));
     }
 
     /**
@@ -58,27 +61,80 @@ public abstract class Optimizer {
 
     /** A temporary shaped like {@code like}, reused across parameters and steps; slots 0, 1, ... never overlap. */
     protected final INDArray scratch(int slot, INDArray like) {
-        return scratch.like(slot, like);
+        return scratch.get().like(slot, like);
     }
 
     /** One optimizer step over every parameter that requires grad and has a gradient. */
     public final void step() {
+        List<Runnable> updates = pendingUpdates(null);
         try (var off = GradMode.disable()) {
-            for (int g = 0; g < groups.size(); g++) {
-                OptimizerOptions o = options.get(g);
-                for (var e : groups.get(g).entrySet()) {
-                    Tensor p = e.getValue();
-                    INDArray grad = p.grad();
-                    if (!p.requiresGrad() || grad == null) {
-                        continue;   // PyTorch: a parameter backward did not reach keeps its value and state
-                    }
-                    requireMatching(e.getKey(), p, grad);
-                    ParamState s = states.computeIfAbsent(e.getKey(), k -> new ParamState());
-                    s.advance();
-                    update(p, grad, s, o);
+            updates.forEach(Runnable::run);
+        }
+    }
+
+    /**
+     * {@link #step()} with the parameters dealt out, by size, over {@code lanes} tasks on {@code pool}: each
+     * parameter's update reads and writes only its own arrays, so the result is the same as {@code step()}.
+     * A data-parallel trainer runs it on its replica threads. The first lane's failure is rethrown once all ended.
+     */
+    public final void step(ExecutorService pool, int lanes) {
+        if (lanes < 1) {
+            throw new IllegalArgumentException(kind + ".step: lanes must be at least 1 but is " + lanes);
+        }
+        List<Long> sizes = new ArrayList<>();
+        List<Runnable> updates = pendingUpdates(sizes);
+        List<Future<?>> running = new ArrayList<>();
+        for (List<Integer> lane : Lanes.deal(sizes, lanes)) {
+            running.add(pool.submit(() -> {
+                try (var off = GradMode.disable()) {
+                    lane.forEach(i -> updates.get(i).run());
+                }
+            }));
+        }
+        RuntimeException failure = null;
+        for (Future<?> f : running) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Error error) {
+                    throw error;
+                }
+                failure = failure != null ? failure : e.getCause() instanceof RuntimeException re ? re
+                    : new IllegalStateException(kind + ".step failed: " + e.getCause(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure = failure != null ? failure : new IllegalStateException(kind + ".step was interrupted", e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * The step's updates in parameter order, each parameter's state already advanced (done here, on one thread,
+     * since the state map is not shared safely); the element counts go to {@code sizes} when it is not null.
+     */
+    private List<Runnable> pendingUpdates(List<Long> sizes) {
+        List<Runnable> updates = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            OptimizerOptions o = options.get(g);
+            for (var e : groups.get(g).entrySet()) {
+                Tensor p = e.getValue();
+                INDArray grad = p.grad();
+                if (!p.requiresGrad() || grad == null) {
+                    continue;   // PyTorch: a parameter backward did not reach keeps its value and state
+                }
+                requireMatching(e.getKey(), p, grad);
+                ParamState s = states.computeIfAbsent(e.getKey(), k -> new ParamState());
+                s.advance();
+                updates.add(() -> update(p, grad, s, o));
+                if (sizes != null) {
+                    sizes.add(p.value().length());
                 }
             }
         }
+        return updates;
     }
 
     /** Sets every parameter's grad to null (PyTorch's zero_grad(set_to_none=True)); the memory is freed now. */

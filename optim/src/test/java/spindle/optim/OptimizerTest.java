@@ -20,6 +20,56 @@ class OptimizerTest {
     static final long[] MAT22 = {2, 2};
 
     @Test
+    void aStepInParallelLanesEqualsTheSerialStep() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            for (int lanes : new int[] {1, 2, 3, 5}) {
+                Map<String, Tensor> serial = parameters();
+                Map<String, Tensor> parallel = parameters();
+                var a = new AdamW(serial, AdamWOptions.defaults().withLr(0.1).withWeightDecay(0.1));
+                var b = new AdamW(parallel, AdamWOptions.defaults().withLr(0.1).withWeightDecay(0.1));
+                for (int step = 1; step <= 3; step++) {
+                    for (String k : serial.keySet()) {   // the same gradients, new each step
+                        double[] g = new double[(int) serial.get(k).value().length()];
+                        for (int i = 0; i < g.length; i++) {
+                            g[i] = Math.sin(step * 7 + i + k.length());
+                        }
+                        Grads.set(serial.get(k), g);
+                        Grads.set(parallel.get(k), g);
+                    }
+                    a.step();
+                    b.step(pool, lanes);
+                    a.zeroGrad();
+                    b.zeroGrad();
+                }
+                for (String k : serial.keySet()) {
+                    assertArrayEquals(values(serial.get(k)), values(parallel.get(k)), 0, k + " with " + lanes + " lanes");
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Parameters of different sizes, so that the lanes get different shares. */
+    private static Map<String, Tensor> parameters() {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        named.put("big", param(DataType.DOUBLE, new long[] {3, 4}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+        named.put("mid", param(DataType.DOUBLE, new long[] {5}, 1, 2, 3, 4, 5));
+        named.put("small", param(DataType.DOUBLE, VEC2, -1, 1));
+        named.put("tiny", param(DataType.DOUBLE, new long[] {1}, 3));
+        return named;
+    }
+
+    @Test
+    void lanesAreDealtLargestFirstToTheLightestLane() {
+        assertEquals(List.of(List.of(0, 3), List.of(2, 1)), Lanes.deal(List.of(9L, 2L, 8L, 1L), 2));
+        assertEquals(List.of(List.of(0, 2), List.of(1)), Lanes.deal(List.of(5L, 5L, 5L), 2), "ties go to the lower lane");
+        assertEquals(List.of(List.of(0, 1)), Lanes.deal(List.of(1L, 1L), 1));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Lanes.deal(List.of(1L), 0));
+    }
+
+    @Test
     void eachGroupStepsWithItsOwnLearningRate() {
         Tensor w = param(DataType.DOUBLE, MAT22, 1, 1, 1, 1);
         Tensor b = param(DataType.DOUBLE, VEC2, 1, 1);

@@ -105,7 +105,7 @@ final class StepTimer {
             crossEntropy.add(ce.item() * part[0].size(0) / xy[0].size(0));
             return add(ce, out.balanceLoss());
         });
-        optimizer.step();
+        replicated.step(optimizer);
         optimizer.zeroGrad();
         return crossEntropy.sum();
     }

@@ -18,6 +18,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
 import spindle.autograd.Autograd;
 import spindle.autograd.Memory;
 import spindle.autograd.Tensor;
+import spindle.optim.Lanes;
+import spindle.optim.Optimizer;
 
 /**
  * Data parallelism inside one JVM: replica threads share the parameters, each runs forward and backward on
@@ -44,6 +46,7 @@ public final class DataParallel implements AutoCloseable {
     private final ExecutorService threads;
     private final INDArray[] flat;               // one gradient buffer per replica
     private final List<List<INDArray>> views;    // views.get(r).get(i): parameter i's gradient in flat[r]
+    private final List<List<Integer>> lanes;     // the parameters each replica thread sums into .grad
     private final int threadsPerReplica;
     private final int previousBlasThreads;       // restored by close()
 
@@ -76,6 +79,7 @@ public final class DataParallel implements AutoCloseable {
             flat[r] = Nd4j.create(dtype, total);
             views.add(viewsInto(flat[r]));
         }
+        lanes = Lanes.deal(this.parameters.stream().map(p -> p.value().length()).toList(), replicas);
         threadsPerReplica = Math.max(1, Nd4j.getEnvironment().maxThreads() / replicas);
         previousBlasThreads = Nd4j.factory().blas().getMaxThreads();
         Nd4j.factory().blas().setMaxThreads(threadsPerReplica);   // OpenBLAS has one, process-wide, setting
@@ -116,10 +120,41 @@ public final class DataParallel implements AutoCloseable {
                 loss)));
         }
         double total = 0;
+        for (double value : await(running)) {
+            total += value;
+        }
+        List<Future<Double>> summing = new ArrayList<>();
+        for (List<Integer> lane : lanes) {
+            summing.add(threads.submit(() -> addToGrads(lane)));
+        }
+        await(summing);
+        return total;
+    }
+
+    /** {@link Optimizer#step(ExecutorService, int)} on the replica threads, the parameters dealt out over them. */
+    public void step(Optimizer optimizer) {
+        optimizer.step(threads, replicas);
+    }
+
+    /** Sums the replicas' gradients of the lane's parameters, in replica order (reproducible), into .grad. */
+    private double addToGrads(List<Integer> lane) {
+        for (int i : lane) {
+            INDArray sum = views.get(0).get(i);
+            for (int r = 1; r < replicas; r++) {
+                sum.addi(views.get(r).get(i));
+            }
+            parameters.get(i).addToGrad(sum);
+        }
+        return 0;
+    }
+
+    /** The tasks' results once every task ended; the first failure is rethrown after all of them ended. */
+    private static List<Double> await(List<Future<Double>> running) {
+        List<Double> values = new ArrayList<>();
         RuntimeException failure = null;
         for (Future<Double> f : running) {
             try {
-                total += f.get();
+                values.add(f.get());
             } catch (ExecutionException e) {
                 failure = failure != null ? failure : asRuntime(e.getCause());
             } catch (InterruptedException e) {
@@ -130,13 +165,7 @@ public final class DataParallel implements AutoCloseable {
         if (failure != null) {
             throw failure;
         }
-        for (int r = 1; r < replicas; r++) {
-            flat[0].addi(flat[r]);   // in replica order, so a run is reproducible
-        }
-        for (int i = 0; i < parameters.size(); i++) {
-            parameters.get(i).addToGrad(views.get(0).get(i));
-        }
-        return total;
+        return values;
     }
 
     /** The replica's weighted loss value, after its weighted gradient went into its cleared buffer. */

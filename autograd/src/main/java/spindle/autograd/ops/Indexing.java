@@ -66,12 +66,9 @@ public final class Indexing {
         INDArray out = Nd4j.createUninitialized(x.dtype(), os);
         Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(x.value(), idx).addOutputs(out).addIntegerArguments(d)
             .build());
-        return Tape.record("index_select", out, g -> {
-            INDArray grad = Nd4j.zeros(x.dtype(), xs);
-            int[] front = toFront(xs.length, d);   // scatter_add works on dim 0 only
-            scatterRows(grad.permute(front), idx, g.out().permute(front));
-            g.add(0, grad);
-        }, x);
+        int[] front = toFront(xs.length, d);   // scatter_add works on dim 0 only
+        return Tape.record("index_select", out,
+            g -> g.addInPlace(0, grad -> scatterRows(grad.permute(front), idx, g.out().permute(front))), x);
     }
 
     /**
@@ -136,11 +133,9 @@ public final class Indexing {
         INDArray out = Nd4j.createUninitialized(weight.dtype(), os);
         Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(weight.value(), flatIds(ids))
             .addOutputs(out.reshape('c', new long[] {n, ws[1]})).addIntegerArguments(0).build());
-        return Tape.record("embedding", out, g -> {
-            INDArray grad = Nd4j.zeros(weight.dtype(), ws);
-            scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}));
-            g.add(0, grad);
-        }, weight);
+        return Tape.record("embedding", out,
+            g -> g.addInPlace(0, grad -> scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}))),
+            weight);
     }
 
     /**

@@ -124,11 +124,7 @@ public final class Shapes {
                 + " dim " + dim + " (size " + s[d] + ") of x with shape " + Arrays.toString(s));
         }
         INDArrayIndex[] window = window(s.length, d, from, from + length);
-        return Tape.record("narrow", x.value().get(window), g -> {
-            INDArray grad = Nd4j.zeros(x.dtype(), s);
-            grad.get(window).assign(g.out());
-            g.add(0, grad);
-        }, x);
+        return Tape.record("narrow", x.value().get(window), g -> g.addInPlace(0, grad -> grad.get(window).addi(g.out())), x);
     }
 
     /**
