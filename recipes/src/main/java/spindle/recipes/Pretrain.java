@@ -55,6 +55,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("train.weight_decay", DOUBLE, 0.1, "AdamW decay of matrices (rank >= 2)"),
         ConfigKey.of("train.grad_clip", DOUBLE, 1.0, "global gradient-norm clip (0 = off)"),
         ConfigKey.of("train.grad_accum", INT, 1, "micro-batches per step"),
+        ConfigKey.of("train.replicas", INT, 2, "data-parallel threads, each on batch/replicas rows (1 = off)"),
         ConfigKey.of("train.seed", INT, 0, "seed of weights and data order"),
         ConfigKey.of("train.eval_every", INT, 200, "steps between evals (0 = never)"),
         ConfigKey.of("train.eval_batches", INT, 4, "batches per eval"),
@@ -95,7 +96,8 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             AdamWOptions.defaults().withLr(c.real("train.lr")));
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
-            .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"));
+            .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
+            .withReplicas(c.integer("train.replicas"));
         int warmup = c.integer("train.warmup");
         if (warmup > steps) {
             throw new IllegalArgumentException("train.warmup (" + warmup + ") is more than train.steps (" + steps

@@ -15,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.nativeblas.NativeOpsHolder;
+import spindle.autograd.AnomalyMode;
 import spindle.autograd.Autograd;
 import spindle.autograd.Memory;
 import spindle.autograd.Tensor;
@@ -108,16 +109,18 @@ public final class DataParallel implements AutoCloseable {
      * each slice on its replica's thread, backpropagates each loss weighted by its slice's share of the rows, and
      * adds the summed gradients to the parameters' {@code .grad}. Returns the same weighted mean of the losses.
      * If a replica fails, its exception is rethrown once every replica has finished, and no gradient is added.
+     * The calling thread's {@link AnomalyMode} holds on the replica threads too, through forward and backward.
      */
     public double backward(INDArray[] batch, Function<INDArray[], Tensor> loss) {
         long rows = checkBatch(batch);
+        boolean anomalyOn = AnomalyMode.isEnabled();   // per thread: carried to the replicas
         List<Future<Double>> running = new ArrayList<>();
         for (int r = 0; r < replicas; r++) {
             long from = rows * r / replicas;
             long to = rows * (r + 1) / replicas;
             int replica = r;
             running.add(threads.submit(() -> replicaBackward(replica, slices(batch, from, to), (double) (to - from) / rows,
-                loss)));
+                loss, anomalyOn)));
         }
         double total = 0;
         for (double value : await(running)) {
@@ -169,9 +172,10 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /** The replica's weighted loss value, after its weighted gradient went into its cleared buffer. */
-    private double replicaBackward(int r, INDArray[] part, double weight, Function<INDArray[], Tensor> loss) {
+    private double replicaBackward(int r, INDArray[] part, double weight, Function<INDArray[], Tensor> loss,
+                                   boolean anomalyOn) {
         flat[r].assign(0);
-        try {
+        try (AnomalyMode.Scope on = anomalyOn ? AnomalyMode.enable() : null) {
             Tensor value = loss.apply(part);
             if (value.value().length() != 1) {
                 throw new IllegalArgumentException("DataParallel: the loss must be a one-element tensor but has shape "

@@ -50,6 +50,7 @@ public final class Trainer {
     private long step;
     private long peakRss;
     private boolean stopRequested;
+    private ReplicatedLoss replicas;   // during fit with more than one replica
 
     /** A trainer at step 0; {@code objective} computes the loss of {@code model} on a batch. */
     public Trainer(Module model, Optimizer optimizer, LrSchedule schedule, Objective objective, TrainerOptions options) {
@@ -122,6 +123,7 @@ public final class Trainer {
         double evalLoss = Double.NaN;
         stopRequested = false;
         model.train();
+        replicas = options.replicas() > 1 ? new ReplicatedLoss(optimizer, objective, anomaly, options.replicas()) : null;
         try {
             for (MetricLogger l : loggers) {
                 l.start(first, options.maxSteps());
@@ -150,6 +152,11 @@ public final class Trainer {
         } catch (Throwable t) {
             closeLoggers(t);
             throw t;
+        } finally {
+            if (replicas != null) {
+                replicas.close();
+                replicas = null;
+            }
         }
         closeLoggers(null);
         callbacks.forEach(c -> c.onEnd(step, this));
@@ -169,29 +176,39 @@ public final class Trainer {
         for (int micro = 0; micro < n; micro++) {
             Batch batch = train.next();
             tokens += countedTargets(batch.targets());
-            anomaly.beginMicroBatch();
-            StepLoss out = objective.loss(batch);
-            double value = out.loss().item();
-            if (!Double.isFinite(value)) {
-                String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
-                throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
-            }
-            lossSum += value;
-            out.aux().forEach((k, v) -> aux.merge(k, v / n, Double::sum));
-            peakRss = Math.max(peakRss, Rss.currentBytes());   // activations are alive now
-            Tensor scaled = n == 1 ? out.loss() : Elementwise.mulScalar(out.loss(), 1.0 / n);
-            scaled.backward();
+            String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
+            lossSum += replicas == null ? microBatch(batch, stepNumber, what, n, aux)
+                : replicas.backward(batch, stepNumber, what, n, aux);
         }
         double norm = GradClip.clipGlobalNorm(optimizer.parameters(),
             options.maxGradNorm() > 0 ? options.maxGradNorm() : Double.POSITIVE_INFINITY);
         if (!Double.isFinite(norm)) {
             throw new NonFiniteException(stepNumber, "gradient norm", norm, anomaly.culprit().orElse(null));
         }
-        optimizer.step();
+        if (replicas == null) {
+            optimizer.step();
+        } else {
+            replicas.step(optimizer);
+        }
         step = stepNumber;
-        peakRss = Math.max(peakRss, Rss.currentBytes());
+        peakRss = Math.max(peakRss, Math.max(Rss.currentBytes(), replicas == null ? 0 : replicas.peakRss()));
         double seconds = (System.nanoTime() - started) * 1e-9;
         return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, peakRss);
+    }
+
+    /** Forward and backward of one micro-batch on this thread; returns its loss. */
+    private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
+        anomaly.beginMicroBatch();
+        StepLoss out = objective.loss(batch);
+        double value = out.loss().item();
+        if (!Double.isFinite(value)) {
+            throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
+        }
+        out.aux().forEach((k, v) -> aux.merge(k, v / n, Double::sum));
+        peakRss = Math.max(peakRss, Rss.currentBytes());   // activations are alive now
+        Tensor scaled = n == 1 ? out.loss() : Elementwise.mulScalar(out.loss(), 1.0 / n);
+        scaled.backward();
+        return value;
     }
 
     /**

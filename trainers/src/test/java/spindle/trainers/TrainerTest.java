@@ -41,12 +41,16 @@ class TrainerTest {
 
     /** SGD without momentum on the tiny MLP, sequential data, no dropout: a deterministic step to compare. */
     private static Trainer sgdTrainer(TinyRun.Mlp model, int accumulation, double maxGradNorm, long steps) {
+        return sgdTrainer(model, accumulation, maxGradNorm, steps, 1);
+    }
+
+    private static Trainer sgdTrainer(TinyRun.Mlp model, int accumulation, double maxGradNorm, long steps, int replicas) {
         Objective ce = b -> StepLoss.of(Losses.crossEntropy(
             model.fc2.forward(spindle.autograd.ops.Activations.tanh(model.fc1.forward(Tensor.of(b.inputs())))),
             Tensor.of(b.targets())));
         var sgd = new Sgd(model.namedParameters(), SgdOptions.of(0.1));
         return new Trainer(model, sgd, LrSchedule.constant(), ce, TrainerOptions.defaults().withMaxSteps(steps)
-            .withGradAccumulation(accumulation).withMaxGradNorm(maxGradNorm));
+            .withGradAccumulation(accumulation).withMaxGradNorm(maxGradNorm).withReplicas(replicas));
     }
 
     @Test
@@ -64,6 +68,49 @@ class TrainerTest {
                 assertEquals(x[i], y[i], 1e-6, k + "[" + i + "]");
             }
         }
+    }
+
+    @Test
+    void twoReplicasTrainAsOneThread() throws IOException {
+        var single = new TinyRun.Mlp(16, new SplittableRandom(3));
+        var replicated = new TinyRun.Mlp(16, new SplittableRandom(3));
+        Recorder r1 = new Recorder();
+        Recorder r2 = new Recorder();
+        sgdTrainer(single, 2, 1.0, 3, 1).addCallback(r1).fit(new DataLoader(TinyRun.teacherData(96, 1), LoaderOptions.of(16)));
+        sgdTrainer(replicated, 2, 1.0, 3, 2).addCallback(r2).fit(new DataLoader(TinyRun.teacherData(96, 1), LoaderOptions.of(16)));
+        for (int s = 0; s < 3; s++) {
+            assertEquals(r1.steps.get(s).loss(), r2.steps.get(s).loss(), 1e-6, "loss at step " + (s + 1));
+            assertEquals(r1.steps.get(s).gradNorm(), r2.steps.get(s).gradNorm(), 1e-6, "norm at step " + (s + 1));
+        }
+        Map<String, Tensor> a = single.namedParameters();
+        Map<String, Tensor> b = replicated.namedParameters();
+        for (String k : a.keySet()) {
+            float[] x = a.get(k).value().dup().reshape(-1).toFloatVector();
+            float[] y = b.get(k).value().dup().reshape(-1).toFloatVector();
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(x[i], y[i], 1e-6, k + "[" + i + "]");
+            }
+        }
+    }
+
+    @Test
+    void aNanLossOnAReplicaStopsWithTheStepAndAddsNothing() {
+        var model = new TinyRun.Mlp(8, new SplittableRandom(5));
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Objective poisoned = b -> {
+            Tensor loss = Reductions.mean(model.fc1.forward(Tensor.of(b.inputs())));
+            // the second replica to start gets log(-1) = NaN; the other one's loss is fine
+            return StepLoss.of(calls.incrementAndGet() == 2
+                ? Elementwise.log(Elementwise.addScalar(Elementwise.mulScalar(loss, 0), -1)) : loss);
+        };
+        DataLoader data = new DataLoader(TinyRun.teacherData(8, 1), LoaderOptions.of(8));
+        var t = new Trainer(model, new Sgd(model.namedParameters(), SgdOptions.of(0.1)), LrSchedule.constant(), poisoned,
+            TrainerOptions.defaults().withMaxSteps(3).withReplicas(2));
+        float[] before = model.fc1.weight().value().dup().reshape(-1).toFloatVector();
+        NonFiniteException e = assertThrows(NonFiniteException.class, () -> t.fit(data));
+        assertTrue(e.getMessage().startsWith("step 1: loss is NaN"), e.getMessage());
+        assertArrayEquals(before, model.fc1.weight().value().dup().reshape(-1).toFloatVector(), "no update");
+        model.namedParameters().values().forEach(p -> assertEquals(null, p.grad(), "no gradient was added"));
     }
 
     @Test
