@@ -8,7 +8,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Consumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -108,15 +107,18 @@ final class Engine {
      * Lets {@code writer} add into the gradient of {@code t} where it is kept (a pending slot the engine owns, a
      * leaf's .grad, a backwardInto target, a captured input), creating it as zeros first when there is none.
      */
-    void accumulateInPlace(Tensor t, Consumer<INDArray> writer, String op) {
+    void accumulateInPlace(Tensor t, Grads.PartWriter writer, String op) {
         INDArray into;
+        boolean zeros = false;
         if (t.isLeaf()) {
             if (targets != null) {
                 into = targets.get(t);
             } else if (captured == null) {
+                zeros = t.grad() == null;
                 into = t.gradForInPlaceAdd();
             } else if (captured.containsKey(t)) {
-                into = captured.get(t) != null ? captured.get(t) : Nd4j.zeros(t.dtype(), t.shape());
+                zeros = captured.get(t) == null;
+                into = zeros ? Nd4j.zeros(t.dtype(), t.shape()) : captured.get(t);
                 captured.put(t, into);
             } else {
                 into = null;
@@ -128,6 +130,7 @@ final class Engine {
                 slot.grad = Nd4j.zeros(t.dtype(), t.rawValue().shape());
                 slot.owner = slot.grad;
                 pending.put(t, slot);
+                zeros = true;
             } else if (slot.owner == null) {
                 slot.grad = slot.grad.dup();   // borrowed: never written
                 slot.owner = slot.grad;
@@ -135,7 +138,7 @@ final class Engine {
             into = slot.grad;
         }
         if (into != null) {
-            writer.accept(into);
+            writer.write(into, zeros);
             AnomalyMode.check(op, into, true);
         }
     }

@@ -4,7 +4,6 @@ package spindle.autograd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -70,13 +69,23 @@ public final class Grads {
         }
     }
 
+    /** Adds an op's part of an input's gradient into the full-size array that holds that gradient. */
+    @FunctionalInterface
+    public interface PartWriter {
+        /**
+         * Adds the part into {@code grad}; {@code zeros} tells that grad holds nothing yet, so a copy does
+         * (ND4J copies into a strided window about ten times faster than it adds into one).
+         */
+        void write(INDArray grad, boolean zeros);
+    }
+
     /**
      * Adds to d loss / d input {@code i} in place: {@code writer} gets the input's full-size gradient so far
      * (zeros if none yet, in the input's shape and dtype) and adds its part into it, e.g. one window or some
      * rows. An op that touches a small part of a large input saves the full-size temporary and the full-size
      * sum that {@link #add} would need.
      */
-    public void addInPlace(int i, Consumer<INDArray> writer) {
+    public void addInPlace(int i, PartWriter writer) {
         Tensor input = node.inputs()[i];
         if (input.requiresGrad()) {
             engine.accumulateInPlace(input, writer, node.op());

@@ -68,7 +68,7 @@ public final class Indexing {
             .build());
         int[] front = toFront(xs.length, d);   // scatter_add works on dim 0 only
         return Tape.record("index_select", out,
-            g -> g.addInPlace(0, grad -> scatterRows(grad.permute(front), idx, g.out().permute(front))), x);
+            g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad.permute(front), idx, g.out().permute(front))), x);
     }
 
     /**
@@ -134,7 +134,7 @@ public final class Indexing {
         Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(weight.value(), flatIds(ids))
             .addOutputs(out.reshape('c', new long[] {n, ws[1]})).addIntegerArguments(0).build());
         return Tape.record("embedding", out,
-            g -> g.addInPlace(0, grad -> scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}))),
+            g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}))),
             weight);
     }
 

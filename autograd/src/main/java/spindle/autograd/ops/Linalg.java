@@ -80,7 +80,7 @@ public final class Linalg {
                 g.add(0, gemm(g2, weight.value(), false, false, xs));
             }
             if (g.needs(1)) {   // the gemm adds gᵀx straight into the weight's gradient (beta 1)
-                g.addInPlace(1, grad -> Nd4j.gemm(g2, x.value().reshape(rows, in), grad, true, false, 1.0, 1.0));
+                g.addInPlace(1, (grad, zeros) -> Nd4j.gemm(g2, x.value().reshape(rows, in), grad, true, false, 1.0, 1.0));
             }
             if (bias != null && g.needs(2)) {
                 g.add(2, g2.sum(0));

@@ -7,6 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.Broadcasting;
+import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
@@ -124,7 +125,26 @@ public final class Shapes {
                 + " dim " + dim + " (size " + s[d] + ") of x with shape " + Arrays.toString(s));
         }
         INDArrayIndex[] window = window(s.length, d, from, from + length);
-        return Tape.record("narrow", x.value().get(window), g -> g.addInPlace(0, grad -> grad.get(window).addi(g.out())), x);
+        return Tape.record("narrow", x.value().get(window),
+            g -> g.addInPlace(0, (grad, zeros) -> addIntoWindow(grad.get(window), g.out(), zeros)), x);
+    }
+
+    /**
+     * window += part. ND4J adds into a strided window an order of magnitude slower than it copies into one, so
+     * a window of zeros gets a copy, and otherwise the sum is formed in a contiguous temporary and copied back.
+     */
+    private static void addIntoWindow(INDArray window, INDArray part, boolean zeros) {
+        if (zeros) {
+            window.assign(part);
+            return;
+        }
+        INDArray sum = window.dup('c');
+        INDArray contiguous = part.isView() || part.ordering() != 'c' ? part.dup('c') : part;
+        window.assign(sum.addi(contiguous));
+        Memory.release(sum);
+        if (contiguous != part) {
+            Memory.release(contiguous);
+        }
     }
 
     /**
