@@ -2,6 +2,8 @@
 package spindle.autograd.ops;
 
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
@@ -18,6 +20,8 @@ import spindle.autograd.Tensor;
  * are never repeated: q [B, H, Tq, D] is viewed as [B, Hkv, (H/Hkv)·Tq, D] and each product is one batched gemm.
  */
 public final class Attention {
+    private static final Map<String, INDArray> MASKS = new ConcurrentHashMap<>();   // causal masks by shape
+
     private Attention() {}
 
     /**
@@ -47,9 +51,7 @@ public final class Attention {
         INDArray qg = q.value().reshape('c', b, hkv, rows, d);
         INDArray s = product(qg, k.value(), scale, false, true);            // scores [B, Hkv, rows, Tk]
         if (tq > 1) {
-            INDArray mask = causalMask(tq, tk, q.dtype());
-            s.reshape(b * h, tq * tk).addiRowVector(mask);
-            Memory.release(mask);
+            s.reshape(b * h, tq * tk).addiRowVector(causalMask(tq, tk, q.dtype()));
         }
         long[] hidden = keepMask == null ? null : paddingMask(keepMask.value(), s, b, rows * hkv, tk);
         INDArray p = Softmax.lastDimInPlace(s);
@@ -92,8 +94,25 @@ public final class Attention {
         return Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
     }
 
-    /** Additive [Tq·Tk] row: 0 where key j ≤ Tk - Tq + i, -inf after it. */
+    /**
+     * Additive [Tq·Tk] row: 0 where key j ≤ Tk - Tq + i, -inf after it. Kept for the next layer and step (each
+     * call would otherwise build it again); only read, so threads share it. A few shapes at a time are kept.
+     */
     private static INDArray causalMask(long tq, long tk, DataType dtype) {
+        String key = tq + "x" + tk + " " + dtype;
+        INDArray cached = MASKS.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        if (MASKS.size() >= 8) {
+            MASKS.clear();   // the arrays go with the garbage collector: another thread may still read one
+        }
+        INDArray mask = buildCausalMask(tq, tk, dtype);
+        MASKS.put(key, mask);
+        return mask;
+    }
+
+    private static INDArray buildCausalMask(long tq, long tk, DataType dtype) {
         double[] m = new double[(int) (tq * tk)];
         for (int i = 0; i < tq; i++) {
             Arrays.fill(m, (int) (i * tk + tk - tq + i + 1), (int) ((i + 1) * tk), Double.NEGATIVE_INFINITY);
