@@ -3,6 +3,8 @@
  * The training loop and what surrounds it: gradient accumulation, clipping, LR schedule, evaluation,
  * a NaN/Inf guard, atomic checkpoints with exact resume, and metric loggers (console progress bar, CSV,
  * TensorBoard event files, a PNG loss curve). A step means one optimizer step; a micro-batch is one
- * forward/backward of an accumulated step.
+ * forward/backward of an accumulated step. {@link spindle.trainers.DataParallel} splits each micro-batch over
+ * replica threads in this JVM (DESIGN.md's in-machine data parallelism; the multi-machine MPI engine is not
+ * built yet).
  */
 package spindle.trainers;
