@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -51,7 +50,7 @@ public final class Attention {
         INDArray qg = q.value().reshape('c', b, hkv, rows, d);
         INDArray s = product(qg, k.value(), scale, false, true);            // scores [B, Hkv, rows, Tk]
         if (tq > 1) {
-            s.reshape(b * h, tq * tk).addiRowVector(causalMask(tq, tk, q.dtype()));
+            s.reshape(b * h, tq * tk).addi(causalMask(tq, tk, q.dtype()));
         }
         long[] hidden = keepMask == null ? null : paddingMask(keepMask.value(), s, b, rows * hkv, tk);
         INDArray p = Softmax.lastDimInPlace(s);
@@ -73,7 +72,7 @@ public final class Attention {
                 Memory.release(dOxO);
                 INDArray ds = product(dO, v.value(), 1, false, true);       // dP, then dS / scale in place
                 long n = b * hkv * rows;
-                ds.reshape(n, tk).subiColumnVector(dot.reshape(n, 1)).muli(p.reshape(n, tk));
+                ds.reshape(n, tk).subi(dot.reshape(n, 1)).muli(p.reshape(n, tk));
                 Memory.release(dot);
                 if (g.needs(0)) {
                     g.add(0, product(ds, k.value(), scale, false, false).reshape(qs));
@@ -142,7 +141,7 @@ public final class Attention {
         if (any) {
             INDArray m = Nd4j.create(add, new long[] {b, tk}, s.dataType());
             INDArray s3 = s.reshape(b, rowsPerBatch, tk);
-            Nd4j.getExecutioner().exec(new BroadcastAddOp(s3, m, s3, 0, 2));
+            s3.addi(m.reshape(b, 1, tk));
             Memory.release(m);
         }
         return firstKept;

@@ -71,7 +71,7 @@ public final class Linalg {
         ys[ys.length - 1] = out;
         INDArray y = gemm(x.value().reshape(rows, in), weight.value(), false, true, ys);
         if (bias != null) {
-            y.reshape(rows, out).addiRowVector(bias.value());
+            y.reshape(rows, out).addi(bias.value());
         }
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Tape.record("linear", y, g -> {

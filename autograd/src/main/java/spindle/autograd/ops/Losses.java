@@ -86,7 +86,7 @@ public final class Losses {
                 }
             }
             if (rowScale != null) {
-                p.reshape(n, c).muliColumnVector(rowScale);
+                p.reshape(n, c).muli(rowScale);
             }
             g.add(0, p);
         }, logits);

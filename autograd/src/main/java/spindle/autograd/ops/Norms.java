@@ -30,18 +30,18 @@ public final class Norms {
         long rows = x.value().length() / d;
         INDArray x2 = x.value().reshape(rows, d);
         INDArray r = inverseRms(x2, d, eps);                                 // [R, 1]
-        INDArray y = x2.mulColumnVector(r).muliRowVector(weight.value()).reshape(xs);
+        INDArray y = x2.mul(r).muli(weight.value()).reshape(xs);
         return Tape.record("rms_norm", y, new INDArray[] {r}, g -> {
             INDArray g2 = g.out().reshape(rows, d);
-            INDArray xhat = x.value().reshape(rows, d).mulColumnVector(r);
+            INDArray xhat = x.value().reshape(rows, d).mul(r);
             INDArray gx = g2.mul(xhat);                                      // g x̂
             if (g.needs(1)) {
                 g.add(1, gx.sum(0));
             }
             if (g.needs(0)) {
-                INDArray m = gx.muliRowVector(weight.value()).sum(true, 1).divi(d);   // mean(g w x̂)
+                INDArray m = gx.muli(weight.value()).sum(true, 1).divi(d);   // mean(g w x̂)
                 // gx's buffer is free again: it becomes g w, then the gradient itself
-                gx.assign(g2).muliRowVector(weight.value()).subi(xhat.muliColumnVector(m)).muliColumnVector(r);
+                gx.assign(g2).muli(weight.value()).subi(xhat.muli(m)).muli(r);
                 Memory.release(m);
                 g.add(0, gx.reshape(xs));
             } else {
@@ -61,14 +61,14 @@ public final class Norms {
         long[] xs = x.shape();
         long rows = x.value().length() / d;
         INDArray mu = x.value().reshape(rows, d).mean(true, 1);              // [R, 1]
-        INDArray y2 = x.value().reshape(rows, d).subColumnVector(mu);      // x - mean, then x̂, then y
+        INDArray y2 = x.value().reshape(rows, d).sub(mu);      // x - mean, then x̂, then y
         INDArray r = inverseRms(y2, d, eps);                                // rsqrt(var + eps), [R, 1]
-        y2.muliColumnVector(r);
+        y2.muli(r);
         if (weight != null) {
-            y2.muliRowVector(weight.value());
+            y2.muli(weight.value());
         }
         if (bias != null) {
-            y2.addiRowVector(bias.value());
+            y2.addi(bias.value());
         }
         int wi = weight == null ? -1 : 1;
         int bi = bias == null ? -1 : weight == null ? 1 : 2;
@@ -83,22 +83,22 @@ public final class Norms {
             if (!dx && (wi < 0 || !g.needs(wi))) {
                 return;
             }
-            INDArray xhat = x.value().reshape(rows, d).subColumnVector(mu).muliColumnVector(r);
+            INDArray xhat = x.value().reshape(rows, d).sub(mu).muli(r);
             INDArray gx = g2.mul(xhat);                                      // g x̂
             if (wi > 0 && g.needs(wi)) {
                 g.add(wi, gx.sum(0));
             }
             if (dx) {
                 if (weight != null) {
-                    gx.muliRowVector(weight.value());
+                    gx.muli(weight.value());
                 }
                 INDArray m2 = gx.mean(true, 1);                              // mean(ĝ x̂)
                 INDArray gHat = gx.assign(g2);                               // gx's buffer, reused for ĝ
                 if (weight != null) {
-                    gHat.muliRowVector(weight.value());
+                    gHat.muli(weight.value());
                 }
                 INDArray m1 = gHat.mean(true, 1);                            // mean(ĝ)
-                gHat.subiColumnVector(m1).subi(xhat.muliColumnVector(m2)).muliColumnVector(r);
+                gHat.subi(m1).subi(xhat.muli(m2)).muli(r);
                 Memory.release(m1);
                 Memory.release(m2);
                 g.add(0, gHat.reshape(xs));

@@ -35,17 +35,17 @@ public final class Rotary {
         INDArray cosRow = row(cos, t * d);
         INDArray sinRow = row(sin, t * d);
         INDArray x2 = x.value().reshape('c', n, t * d);
-        INDArray y = x2.mulRowVector(cosRow);
+        INDArray y = x2.mul(cosRow);
         INDArray r = rotate(x2, n, t, d, layout);
-        y.addi(r.muliRowVector(sinRow));
+        y.addi(r.muli(sinRow));
         Memory.release(r);
         INDArray[] saved = {cosRow, sinRow};
         return Tape.record("rope", y.reshape(xs), owned(saved, cos, sin), g -> {
             INDArray g2 = g.out().reshape('c', n, t * d);
-            INDArray gs = g2.mulRowVector(sinRow);
+            INDArray gs = g2.mul(sinRow);
             INDArray rs = rotate(gs, n, t, d, layout);
             Memory.release(gs);
-            g.add(0, g2.mulRowVector(cosRow).subi(rs).reshape(xs));
+            g.add(0, g2.mul(cosRow).subi(rs).reshape(xs));
             Memory.release(rs);
         }, x);
     }

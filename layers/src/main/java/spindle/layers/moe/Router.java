@@ -116,7 +116,7 @@ public final class Router extends Module {
     /** [N, E] scores → [N, K] INT64 indices of the chosen experts. */
     private INDArray select(INDArray scores) {
         try (GradMode.Scope off = GradMode.disable()) {
-            INDArray key = bias == null ? scores : scores.addRowVector(bias);
+            INDArray key = bias == null ? scores : scores.add(bias);
             if (c.nGroup() > 1) {
                 INDArray limited = keepBestGroups(key);
                 if (key != scores) {
