@@ -33,9 +33,10 @@ public final class Autograd {
     /**
      * Adds d root / d leaves[j] (times {@code seed}) into {@code targets[j]}, arrays the caller owns (a data-parallel
      * replica's views into its flat gradient buffer, say), instead of into {@code .grad}; other leaves get nothing.
-     * {@code seed} may be null for a one-element root. The graph is released, as by {@link #backward}.
+     * {@code seed} may be null for a one-element root. The graph is released, as by {@link #backward}. Returns,
+     * per leaf, whether the backward reached it (a leaf it did not reach got nothing, not even zeros).
      */
-    public static void backwardInto(Tensor root, INDArray seed, List<Tensor> leaves, List<INDArray> targets) {
+    public static boolean[] backwardInto(Tensor root, INDArray seed, List<Tensor> leaves, List<INDArray> targets) {
         if (leaves.size() != targets.size()) {
             throw new IllegalArgumentException("backwardInto: " + leaves.size() + " leaves but " + targets.size()
                 + " targets");
@@ -56,8 +57,14 @@ public final class Autograd {
         }
         List<Tensor> roots = List.of(root);
         List<INDArray> seeds = List.of(seedFor(root, seed, "backwardInto"));
-        List<Tensor> order = new Engine(null, into).run(roots, seeds, new boolean[] {seed == null});
+        Engine engine = new Engine(null, into);
+        List<Tensor> order = engine.run(roots, seeds, new boolean[] {seed == null});
         release(order, roots);
+        boolean[] reached = new boolean[leaves.size()];
+        for (int i = 0; i < reached.length; i++) {
+            reached[i] = engine.reachedTarget(leaves.get(i));
+        }
+        return reached;
     }
 
     /**

@@ -26,6 +26,7 @@ final class Engine {
     private final Map<Tensor, Slot> pending = new IdentityHashMap<>();
     private final Map<Tensor, INDArray> captured;   // non-null for Autograd.grad: these inputs are not written
     private final Map<Tensor, INDArray> targets;    // non-null for Autograd.backwardInto: leaves' gradients go here
+    private final Set<Tensor> reachedTargets = Collections.newSetFromMap(new IdentityHashMap<>());
 
     Engine(Map<Tensor, INDArray> captured) {
         this(captured, null);
@@ -72,6 +73,7 @@ final class Engine {
                 INDArray target = targets.get(t);
                 if (target != null) {
                     target.addi(g);
+                    reachedTargets.add(t);
                 }
                 Memory.release(owner);
             } else if (captured == null) {
@@ -103,9 +105,15 @@ final class Engine {
         }
     }
 
+    /** True when this pass added a gradient into {@code leaf}'s backwardInto target. */
+    boolean reachedTarget(Tensor leaf) {
+        return reachedTargets.contains(leaf);
+    }
+
     /**
      * Lets {@code writer} add into the gradient of {@code t} where it is kept (a pending slot the engine owns, a
-     * leaf's .grad, a backwardInto target, a captured input), creating it as zeros first when there is none.
+     * leaf's .grad, a backwardInto target, a captured input), creating it as zeros first when there is none;
+     * a leaf that is neither a target nor captured (when those are asked for) gets nothing.
      */
     void accumulateInPlace(Tensor t, Grads.PartWriter writer, String op) {
         INDArray into;
@@ -113,6 +121,9 @@ final class Engine {
         if (t.isLeaf()) {
             if (targets != null) {
                 into = targets.get(t);
+                if (into != null) {
+                    reachedTargets.add(t);
+                }
             } else if (captured == null) {
                 zeros = t.grad() == null;
                 into = t.gradForInPlaceAdd();

@@ -101,7 +101,10 @@ class AutogradTest {
         Tensor y = vec(5, 7);
         INDArray buffer = Nd4j.create(new double[] {100, 200, 300, 400}, new long[] {4}, DataType.DOUBLE);
         INDArray xGrad = buffer.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 2));
-        Autograd.backwardInto(Reductions.sum(mul(mul(x, x), y)), null, List.of(x), List.of(xGrad));
+        Tensor z = vec(0, 0);
+        boolean[] reached = Autograd.backwardInto(Reductions.sum(mul(mul(x, x), y)), null, List.of(x, z),
+            List.of(xGrad, Nd4j.zeros(DataType.DOUBLE, 2)));
+        assertArrayEquals(new boolean[] {true, false}, reached, "z is not on the path from the root");
         // d/dx sum(x² y) = 2xy, added onto what the view held; y is not a target, the rest of the buffer is untouched
         assertArrayEquals(new double[] {110, 228, 300, 400}, buffer.toDoubleVector(), 0);
         assertNull(x.grad());

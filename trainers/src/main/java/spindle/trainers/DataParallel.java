@@ -3,11 +3,15 @@ package spindle.trainers;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -24,8 +28,9 @@ import spindle.optim.Optimizer;
 
 /**
  * Data parallelism inside one JVM: replica threads share the parameters, each runs forward and backward on
- * its slice of the batch into its own flat gradient buffer (the parameters' gradients are views into it), and
- * the buffers are summed in replica order into the parameters' {@code .grad}, so the optimizer steps once.
+ * its slice of the batch into its own flat gradient buffer (one view per parameter), and the buffers are summed
+ * in replica order into the parameters' {@code .grad}, so the optimizer steps once. A parameter that no
+ * replica's backward reached keeps a null {@code .grad}, as after a plain backward.
  *
  * <p>As PyTorch's DistributedDataParallel, each replica's loss is its own slice's loss (a mean over that slice,
  * and any auxiliary loss, such as MoE balance, computed over that slice) and the gradients are averaged over
@@ -36,7 +41,7 @@ import spindle.optim.Optimizer;
  * <pre>{@code
  * try (DataParallel dp = new DataParallel(model.trainableParameters().values(), 2)) {
  *     double loss = dp.backward(new INDArray[] {inputs, targets}, part -> lossOf(model, part[0], part[1]));
- *     optimizer.step();
+ *     dp.step(optimizer);   // or optimizer.step()
  *     optimizer.zeroGrad();
  * }
  * }</pre>
@@ -48,6 +53,7 @@ public final class DataParallel implements AutoCloseable {
     private final INDArray[] flat;               // one gradient buffer per replica
     private final List<List<INDArray>> views;    // views.get(r).get(i): parameter i's gradient in flat[r]
     private final List<List<Integer>> lanes;     // the parameters each replica thread sums into .grad
+    private final boolean[][] reached;           // reached[r][i]: replica r's last backward reached parameter i
     private final int threadsPerReplica;
     private final int previousBlasThreads;       // restored by close()
 
@@ -61,6 +67,12 @@ public final class DataParallel implements AutoCloseable {
         }
         this.parameters = new ArrayList<>();
         parameters.forEach(this.parameters::add);
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < this.parameters.size(); i++) {
+            if (!seen.add(this.parameters.get(i))) {
+                throw new IllegalArgumentException("DataParallel: parameter " + i + " is listed twice");
+            }
+        }
         if (this.parameters.isEmpty()) {
             throw new IllegalArgumentException("DataParallel: no parameters to train");
         }
@@ -75,6 +87,7 @@ public final class DataParallel implements AutoCloseable {
         }
         this.replicas = replicas;
         this.flat = new INDArray[replicas];
+        this.reached = new boolean[replicas][];
         this.views = new ArrayList<>();
         for (int r = 0; r < replicas; r++) {
             flat[r] = Nd4j.create(dtype, total);
@@ -108,7 +121,8 @@ public final class DataParallel implements AutoCloseable {
      * Splits every array of {@code batch} along dim 0 into one contiguous slice per replica, runs {@code loss} on
      * each slice on its replica's thread, backpropagates each loss weighted by its slice's share of the rows, and
      * adds the summed gradients to the parameters' {@code .grad}. Returns the same weighted mean of the losses.
-     * If a replica fails, its exception is rethrown once every replica has finished, and no gradient is added.
+     * If a replica's forward or backward fails, its exception is rethrown once every replica has finished, and
+     * no gradient is added.
      * The calling thread's {@link AnomalyMode} holds on the replica threads too, through forward and backward.
      */
     public double backward(INDArray[] batch, Function<INDArray[], Tensor> loss) {
@@ -142,6 +156,13 @@ public final class DataParallel implements AutoCloseable {
     /** Sums the replicas' gradients of the lane's parameters, in replica order (reproducible), into .grad. */
     private double addToGrads(List<Integer> lane) {
         for (int i : lane) {
+            boolean any = false;
+            for (int r = 0; r < replicas; r++) {
+                any |= reached[r][i];
+            }
+            if (!any) {
+                continue;   // as a plain backward: a parameter it does not reach gets no gradient
+            }
             INDArray sum = views.get(0).get(i);
             for (int r = 1; r < replicas; r++) {
                 sum.addi(views.get(r).get(i));
@@ -154,19 +175,30 @@ public final class DataParallel implements AutoCloseable {
     /** The tasks' results once every task ended; the first failure is rethrown after all of them ended. */
     private static List<Double> await(List<Future<Double>> running) {
         List<Double> values = new ArrayList<>();
-        RuntimeException failure = null;
+        Throwable failure = null;
+        boolean interrupted = false;
         for (Future<Double> f : running) {
-            try {
-                values.add(f.get());
-            } catch (ExecutionException e) {
-                failure = failure != null ? failure : asRuntime(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failure = failure != null ? failure : new IllegalStateException("interrupted while replicas ran", e);
+            while (true) {   // wait for every task even when interrupted: a running replica writes into our buffers
+                try {
+                    values.add(f.get());
+                    break;
+                } catch (ExecutionException e) {
+                    failure = failure != null ? failure : e.getCause();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure instanceof Error error) {
+            throw error;
+        }
         if (failure != null) {
-            throw failure;
+            throw failure instanceof RuntimeException re ? re : new IllegalStateException("a replica failed: " + failure,
+                failure);
         }
         return values;
     }
@@ -183,7 +215,7 @@ public final class DataParallel implements AutoCloseable {
             }
             double v = value.item();
             INDArray seed = Nd4j.valueArrayOf(value.shape(), weight, value.dtype());
-            Autograd.backwardInto(value, seed, parameters, views.get(r));
+            reached[r] = Autograd.backwardInto(value, seed, parameters, views.get(r));
             Memory.release(seed);
             return v * weight;
         } finally {
@@ -239,20 +271,19 @@ public final class DataParallel implements AutoCloseable {
         return list;
     }
 
-    private static RuntimeException asRuntime(Throwable t) {
-        if (t instanceof RuntimeException re) {
-            return re;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException("a replica failed: " + t, t);
-    }
-
     /** Stops the replica threads, frees the gradient buffers and restores the BLAS thread count. */
     @Override
     public void close() {
-        threads.shutdownNow();
+        threads.shutdown();
+        try {
+            if (!threads.awaitTermination(10, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("DataParallel.close: a replica thread is still running after 10 minutes;"
+                    + " its gradient buffer is not freed");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;   // the buffers stay for the garbage collector rather than freed under a running replica
+        }
         for (INDArray f : flat) {
             Memory.release(f);
         }

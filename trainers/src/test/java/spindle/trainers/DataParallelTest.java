@@ -148,6 +148,19 @@ class DataParallelTest {
     }
 
     @Test
+    void aParameterNoReplicaReachesKeepsANullGradient() {
+        Classifier model = new Classifier(6);
+        Tensor unused = Tensor.of(Nd4j.ones(DataType.DOUBLE, 3)).requiresGrad(true);
+        List<Tensor> params = model.parameters();
+        params.add(unused);
+        try (DataParallel dp = new DataParallel(params, 2)) {
+            dp.backward(batch(4, 1), part -> model.loss(part[0], part[1]));
+        }
+        assertNull(unused.grad(), "as after a plain backward, which would not reach it either");
+        assertTrue(model.fc1.weight().grad() != null);
+    }
+
+    @Test
     void badInputIsNamed() {
         Classifier model = new Classifier(4);
         var few = assertThrows(IllegalArgumentException.class, () -> {
@@ -172,5 +185,8 @@ class DataParallelTest {
         var dtypes = assertThrows(IllegalArgumentException.class, () -> new DataParallel(mixed, 2));
         assertTrue(dtypes.getMessage().contains("DOUBLE and FLOAT"), dtypes.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new DataParallel(model.parameters(), 0));
+        List<Tensor> twice = List.of(model.fc1.weight(), model.fc1.weight());
+        var duplicate = assertThrows(IllegalArgumentException.class, () -> new DataParallel(twice, 2));
+        assertTrue(duplicate.getMessage().contains("parameter 1 is listed twice"), duplicate.getMessage());
     }
 }

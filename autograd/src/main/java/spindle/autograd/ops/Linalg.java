@@ -79,8 +79,8 @@ public final class Linalg {
             if (g.needs(0)) {
                 g.add(0, gemm(g2, weight.value(), false, false, xs));
             }
-            if (g.needs(1)) {   // the gemm adds gᵀx straight into the weight's gradient (beta 1)
-                g.addInPlace(1, (grad, zeros) -> Nd4j.gemm(g2, x.value().reshape(rows, in), grad, true, false, 1.0, 1.0));
+            if (g.needs(1)) {   // the gemm adds gᵀx straight into the weight's gradient (beta 1) where BLAS can
+                g.addInPlace(1, (grad, zeros) -> addProduct(g2, x.value().reshape(rows, in), grad, ws));
             }
             if (bias != null && g.needs(2)) {
                 g.add(2, g2.sum(0));
@@ -139,6 +139,17 @@ public final class Linalg {
             throw new IllegalArgumentException("matmul: a has shape " + Arrays.toString(as) + " and b has shape "
                 + Arrays.toString(bs) + "; their batch dims " + Arrays.toString(aBatch) + " and "
                 + Arrays.toString(bBatch) + " do not broadcast", e);
+        }
+    }
+
+    /** into += aᵀ·b; BLAS writes only a dense row-major array, so a strided gradient gets the sum added instead. */
+    private static void addProduct(INDArray a, INDArray b, INDArray into, long[] shape) {
+        if (into.ordering() == 'c' && into.elementWiseStride() == 1) {
+            Nd4j.gemm(a, b, into, true, false, 1.0, 1.0);
+        } else {
+            INDArray product = gemm(a, b, true, false, shape);
+            into.addi(product);
+            Memory.release(product);
         }
     }
 
