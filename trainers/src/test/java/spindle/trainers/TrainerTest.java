@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -59,8 +60,13 @@ class TrainerTest {
         var halves = new TinyRun.Mlp(16, new SplittableRandom(3));
         sgdTrainer(whole, 1, 0, 3).fit(new DataLoader(TinyRun.teacherData(96, 1), LoaderOptions.of(16)));
         sgdTrainer(halves, 2, 0, 3).fit(new DataLoader(TinyRun.teacherData(96, 1), LoaderOptions.of(8)));
-        Map<String, Tensor> a = whole.namedParameters();
-        Map<String, Tensor> b = halves.namedParameters();
+        assertSameParameters(whole, halves);
+    }
+
+    /** Every parameter of the two models equal within 1e-6, element by element. */
+    private static void assertSameParameters(Module expected, Module actual) {
+        Map<String, Tensor> a = expected.namedParameters();
+        Map<String, Tensor> b = actual.namedParameters();
         for (String k : a.keySet()) {
             float[] x = a.get(k).value().dup().reshape(-1).toFloatVector();
             float[] y = b.get(k).value().dup().reshape(-1).toFloatVector();
@@ -82,21 +88,13 @@ class TrainerTest {
             assertEquals(r1.steps.get(s).loss(), r2.steps.get(s).loss(), 1e-6, "loss at step " + (s + 1));
             assertEquals(r1.steps.get(s).gradNorm(), r2.steps.get(s).gradNorm(), 1e-6, "norm at step " + (s + 1));
         }
-        Map<String, Tensor> a = single.namedParameters();
-        Map<String, Tensor> b = replicated.namedParameters();
-        for (String k : a.keySet()) {
-            float[] x = a.get(k).value().dup().reshape(-1).toFloatVector();
-            float[] y = b.get(k).value().dup().reshape(-1).toFloatVector();
-            for (int i = 0; i < x.length; i++) {
-                assertEquals(x[i], y[i], 1e-6, k + "[" + i + "]");
-            }
-        }
+        assertSameParameters(single, replicated);
     }
 
     @Test
     void aNanLossOnAReplicaStopsWithTheStepAndAddsNothing() {
         var model = new TinyRun.Mlp(8, new SplittableRandom(5));
-        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger calls = new AtomicInteger();
         Objective poisoned = b -> {
             Tensor loss = Reductions.mean(model.fc1.forward(Tensor.of(b.inputs())));
             // the second replica to start gets log(-1) = NaN; the other one's loss is fine
