@@ -75,6 +75,14 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         return KEYS;
     }
 
+    private static int replicas(RecipeConfig c) {
+        int n = c.integer("train.replicas");
+        if (n < 1) {
+            throw new IllegalArgumentException("train.replicas must be >= 1 (1 = no data parallelism), got " + n);
+        }
+        return n;
+    }
+
     @Override
     public Integer call() throws Exception {
         RecipeConfig c = args.load(KEYS);
@@ -97,7 +105,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
-            .withReplicas(c.integer("train.replicas"));
+            .withReplicas(Math.min(replicas(c), batch));   // a replica needs a row
         int warmup = c.integer("train.warmup");
         if (warmup > steps) {
             throw new IllegalArgumentException("train.warmup (" + warmup + ") is more than train.steps (" + steps

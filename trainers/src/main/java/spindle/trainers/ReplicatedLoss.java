@@ -36,6 +36,7 @@ final class ReplicatedLoss implements AutoCloseable {
      */
     double backward(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
         long rows = batch.size();
+        anomaly.beginMicroBatch();   // on this thread too, so a later gradient-norm error names no stale op
         Map<String, Double> replicaAux = Collections.synchronizedMap(new LinkedHashMap<>());
         double scaled = parallel.backward(new INDArray[] {batch.inputs(), batch.targets()}, part -> {
             anomaly.beginMicroBatch();
