@@ -11,7 +11,8 @@ package spindle.trainers;
  * @param maxGradNorm clip the global gradient norm to this, 0 to only measure it ("max_grad_norm")
  * @param evalEvery evaluate every this many steps and at the end, 0 for never ("eval_every")
  * @param evalBatches batches of the evaluation loader per evaluation, from its start ("eval_batches")
- * @param replicas data-parallel replica threads that share each micro-batch, see {@link DataParallel} (1 = none)
+ * @param replicas data-parallel replica threads that share each micro-batch, see {@link DataParallel} (1 = none);
+ *     above 1 the objective and the anomaly detector run on several threads at once, so they must be thread-safe
  */
 public record TrainerOptions(long maxSteps, int maxEpochs, int gradAccumulation, double maxGradNorm,
                              long evalEvery, int evalBatches, int replicas) {
