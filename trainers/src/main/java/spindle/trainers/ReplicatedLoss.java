@@ -39,12 +39,7 @@ final class ReplicatedLoss implements AutoCloseable {
         anomaly.beginMicroBatch();   // on this thread too, so a later gradient-norm error names no stale op
         Map<String, Double> replicaAux = Collections.synchronizedMap(new LinkedHashMap<>());
         double scaled = parallel.backward(new INDArray[] {batch.inputs(), batch.targets()}, part -> {
-            anomaly.beginMicroBatch();
-            StepLoss out = objective.loss(new Batch(part[0], part[1]));
-            double value = out.loss().item();
-            if (!Double.isFinite(value)) {
-                throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
-            }
+            StepLoss out = Trainer.finiteLoss(objective, anomaly, new Batch(part[0], part[1]), stepNumber, what);
             double share = (double) part[0].size(0) / rows;
             out.aux().forEach((k, v) -> replicaAux.merge(k, v * share / n, Double::sum));
             peakRss.accumulateAndGet(Rss.currentBytes(), Math::max);   // activations are alive now

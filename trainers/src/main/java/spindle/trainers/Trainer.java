@@ -196,14 +196,24 @@ public final class Trainer {
         return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, peakRss);
     }
 
-    /** Forward and backward of one micro-batch on this thread; returns its loss. */
-    private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
+    /**
+     * The objective's loss of {@code batch}, the detector reset before it; a NaN or Inf loss throws, naming the
+     * step, {@code what} and the detector's op, before anything is back-propagated.
+     */
+    static StepLoss finiteLoss(Objective objective, AnomalyDetector anomaly, Batch batch, long stepNumber, String what) {
         anomaly.beginMicroBatch();
         StepLoss out = objective.loss(batch);
         double value = out.loss().item();
         if (!Double.isFinite(value)) {
             throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
         }
+        return out;
+    }
+
+    /** Forward and backward of one micro-batch on this thread; returns its loss. */
+    private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
+        StepLoss out = finiteLoss(objective, anomaly, batch, stepNumber, what);
+        double value = out.loss().item();
         out.aux().forEach((k, v) -> aux.merge(k, v / n, Double::sum));
         peakRss = Math.max(peakRss, Rss.currentBytes());   // activations are alive now
         Tensor scaled = n == 1 ? out.loss() : Elementwise.mulScalar(out.loss(), 1.0 / n);
