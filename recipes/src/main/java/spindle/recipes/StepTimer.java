@@ -76,7 +76,6 @@ final class StepTimer {
         List<Double> times = new ArrayList<>();
         double loss = 0;
         long peakRss = 0;
-        long ops;
         try (DataParallel replicated = new DataParallel(model.trainableParameters().values(), n)) {
             for (int i = 0; i < warmup + steps; i++) {
                 long t0 = System.nanoTime();
@@ -86,8 +85,8 @@ final class StepTimer {
                 }
                 peakRss = Math.max(peakRss, Pointer.physicalBytes());   // resident set after each step
             }
-            ops = countOps(model, replicated, optimizer, xy);
         }
+        long ops = countOps(model, optimizer, xy);
         Collections.sort(times);
         double median = times.get(times.size() / 2);
         return new Result(hf.string("name_or_path", configFile.getFileName().toString()), threads, n, median, times.get(0),
@@ -110,13 +109,16 @@ final class StepTimer {
         return crossEntropy.sum();
     }
 
-    /** ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). */
-    private static long countOps(CausalLm model, DataParallel replicated, AdamW optimizer, INDArray[] xy) {
+    /**
+     * ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). The step runs
+     * on one replica: the profiler's records are not thread-safe, so two replicas counting at once can crash it.
+     */
+    private static long countOps(CausalLm model, AdamW optimizer, INDArray[] xy) {
         OpProfiler.getInstance().reset();
         Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
         Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
-        try {
-            step(model, replicated, optimizer, xy);
+        try (DataParallel single = new DataParallel(model.trainableParameters().values(), 1)) {
+            step(model, single, optimizer, xy);
             return OpProfiler.getInstance().getInvocationsCount();
         } finally {
             Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);
