@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd.ops;
 
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import spindle.autograd.Grads;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
@@ -19,9 +20,16 @@ import spindle.autograd.Tensor;
  * are never repeated: q [B, H, Tq, D] is viewed as [B, Hkv, (H/Hkv)·Tq, D] and each product is one batched gemm.
  */
 public final class Attention {
-    private static final Map<String, INDArray> MASKS = new ConcurrentHashMap<>();   // causal masks by shape
-
     private Attention() {}
+
+    /** Queries per block below which splitting the queries into blocks saves less than its extra ops cost. */
+    static final long MIN_BLOCK_QUERIES = 64;
+
+    /** {@link #causal(Tensor, Tensor, Tensor, double, Tensor, int)} with up to 4 query blocks of at least 64 queries. */
+    public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask) {
+        long tq = q.shape().length == 4 ? q.size(2) : 1;
+        return causal(q, k, v, scale, keepMask, (int) Math.max(1, Math.min(4, tq / MIN_BLOCK_QUERIES)));
+    }
 
     /**
      * softmax(q kᵀ · scale + mask) v, as torch's scaled_dot_product_attention with is_causal and a key padding
@@ -32,132 +40,186 @@ public final class Attention {
      * {@code keepMask} is null or BOOL [B, Tk], false at padding keys. A query row that can see no key at all
      * (a left-padding position) gets output 0 and gradient 0, not NaN.
      *
-     * <p>Backward: with P the probabilities and dP = dO vᵀ, dS = P ⊙ (dP - rowsum(dO ⊙ O)) · scale;
-     * dq = dS k, dk = dSᵀ q, dv = Pᵀ dO, the last two summed over the query heads of a group by the gemm.
-     * The scale rides on the gemms (their alpha), so the [rows, Tk] arrays are passed over as few times as possible.
+     * <p>The queries are split into {@code queryBlocks} blocks of consecutive positions (at most Tq), and a block
+     * scores only the keys up to its last query: the keys after it are masked for all of its queries. With n
+     * blocks this skips (n - 1) / 2n of the score matrix, in the gemms, the softmax and the backward alike. The
+     * result is the same up to rounding for any n.
+     *
+     * <p>Backward, per block: with P the probabilities and dP = dO vᵀ, dS = P ⊙ (dP - rowsum(dO ⊙ O)) · scale;
+     * dq = dS k, dk = dSᵀ q, dv = Pᵀ dO, the last two summed over the query heads of a group by the gemm and over
+     * the blocks into the key prefix each block saw. The scale rides on the gemms (their alpha), so the
+     * [rows, keys] arrays are passed over as few times as possible.
      */
-    public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask) {
+    public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask, int queryBlocks) {
         long[] qs = q.shape();
         check(qs, k.shape(), v.shape(), keepMask, q, k, v);
-        long b = qs[0];
-        long h = qs[1];
-        long tq = qs[2];
-        long d = qs[3];
-        long hkv = k.size(1);
-        long tk = k.size(2);
-        long dv = v.size(3);
-        long rows = h / hkv * tq;   // query rows per key/value head
-        INDArray qg = q.value().reshape('c', b, hkv, rows, d);
-        INDArray s = product(qg, k.value(), scale, false, true);            // scores [B, Hkv, rows, Tk]
-        if (tq > 1) {
-            s.reshape(b * h, tq * tk).addi(causalMask(tq, tk, q.dtype()));
+        if (queryBlocks < 1) {
+            throw new IllegalArgumentException("Attention.causal: queryBlocks must be at least 1 but is " + queryBlocks);
         }
-        long[] hidden = keepMask == null ? null : paddingMask(keepMask.value(), s, b, rows * hkv, tk);
-        INDArray p = Softmax.lastDimInPlace(s);
-        if (hidden != null) {
-            zeroBlindRows(p, hidden, tk - tq, b, hkv, h / hkv, tq, tk);
+        Geometry at = new Geometry(qs[0], qs[1], k.size(1), qs[2], k.size(2), qs[3], v.size(3));
+        int n = (int) Math.min(queryBlocks, at.tq);
+        long[] firstKept = null;
+        INDArray padding = null;
+        if (keepMask != null) {
+            firstKept = AttentionMasks.firstKeptKeys(keepMask.value());
+            padding = AttentionMasks.paddingScores(keepMask.value(), q.dtype());
         }
-        INDArray out = product(p, v.value(), 1, false, false);              // [B, Hkv, rows, Dv]
-        INDArray[] saved = Memory.sharesBuffer(qg, q.value()) ? new INDArray[] {p, out} : new INDArray[] {p, out, qg};
-        return Tape.record("causal_attention", out.reshape(b, h, tq, dv), saved, g -> {
-            INDArray dO = g.out().reshape('c', b, hkv, rows, dv);
+        INDArray q5 = q.value().reshape('c', at.b, at.hkv, at.rep(), at.tq, at.d);   // a view unless q is strided
+        Block[] blocks = new Block[n];
+        for (int c = 0; c < n; c++) {
+            long from = at.tq * c / n;
+            long to = at.tq * (c + 1) / n;
+            INDArray qc = n == 1 ? q5 : window(q5, from, to).dup('c');
+            blocks[c] = Block.forward(at, qc.reshape(at.b, at.hkv, at.rep() * (to - from), at.d), from, to,
+                keyPrefix(k.value(), at.keysSeenBy(to)), keyPrefix(v.value(), at.keysSeenBy(to)), scale, padding,
+                firstKept);
+        }
+        if (n > 1 && !Memory.sharesBuffer(q5, q.value())) {
+            Memory.release(q5);
+        }
+        Memory.release(padding);
+        INDArray out = n == 1 ? blocks[0].out() : Nd4j.createUninitialized(q.dtype(), at.b, at.hkv, at.rep(), at.tq, at.dv);
+        for (int c = 0; n > 1 && c < n; c++) {
+            window(out, blocks[c].from(), blocks[c].to()).assign(blocks[c].out().reshape(at.b, at.hkv, at.rep(),
+                blocks[c].queries(), at.dv));
+        }
+        List<INDArray> saved = new ArrayList<>();
+        for (Block blk : blocks) {
+            saved.addAll(List.of(blk.p(), blk.out()));
+            if (!Memory.sharesBuffer(blk.q(), q.value())) {
+                saved.add(blk.q());
+            }
+        }
+        return Tape.record("causal_attention", out.reshape(at.b, at.h, at.tq, at.dv), saved.toArray(INDArray[]::new),
+            g -> backward(g, at, blocks, k.value(), v.value(), scale, qs), q, k, v);
+    }
+
+    /** The sizes of one call: batch, heads, key/value heads, queries, keys, query/key width, value width. */
+    private record Geometry(long b, long h, long hkv, long tq, long tk, long d, long dv) {
+        /** Query heads per key/value head: their rows are stacked into one matrix per key/value head. */
+        long rep() {
+            return h / hkv;
+        }
+
+        /** The keys that the queries before position {@code to} of q see: up to the last one's position. */
+        long keysSeenBy(long to) {
+            return tk - tq + to;
+        }
+    }
+
+    /**
+     * One block of queries [from, to): its query matrix q [B, Hkv, rep·L, D] (L = to - from), its probabilities p
+     * [B, Hkv, rep·L, keys] over the first {@code keys} keys, and its output [B, Hkv, rep·L, Dv].
+     */
+    private record Block(long from, long to, long keys, INDArray q, INDArray p, INDArray out) {
+        long queries() {
+            return to - from;
+        }
+
+        static Block forward(Geometry at, INDArray q, long from, long to, INDArray k, INDArray v, double scale,
+                             INDArray padding, long[] firstKept) {
+            long queries = to - from;
+            long keys = at.keysSeenBy(to);
+            INDArray s = product(q, k, scale, false, true);                    // scores [B, Hkv, rep·L, keys]
+            if (queries > 1) {   // query i of the block sits at position keys - L + i
+                s.reshape(at.b * at.h, queries * keys).addi(AttentionMasks.causalMask(queries, keys, q.dataType()));
+            }
+            if (padding != null) {
+                INDArray seen = padding.get(NDArrayIndex.all(), NDArrayIndex.interval(0, keys)).dup('c');
+                s.reshape(at.b, at.h * queries, keys).addi(seen.reshape(at.b, 1, keys));
+                Memory.release(seen);
+            }
+            INDArray p = Softmax.lastDimInPlace(s);
+            if (firstKept != null) {
+                AttentionMasks.zeroBlindRows(p, firstKept, keys - queries, at.b, at.hkv, at.rep(), queries, keys);
+            }
+            return new Block(from, to, keys, q, p, product(p, v, 1, false, false));
+        }
+    }
+
+    private static void backward(Grads g, Geometry at, Block[] blocks, INDArray k, INDArray v, double scale,
+                                 long[] qs) {
+        int n = blocks.length;
+        INDArray dO5 = g.out().reshape('c', at.b, at.hkv, at.rep(), at.tq, at.dv);
+        INDArray dq5 = n > 1 && g.needs(0) ? Nd4j.createUninitialized(g.out().dataType(), at.b, at.hkv, at.rep(), at.tq, at.d)
+            : null;
+        INDArray dk = null;
+        INDArray dv = null;
+        for (int c = n - 1; c >= 0; c--) {   // the last block sees every key: its dk and dv start the sums
+            Block blk = blocks[c];
+            long rows = at.rep() * blk.queries();
+            INDArray dO = n == 1 ? dO5 : window(dO5, blk.from(), blk.to()).dup('c');
+            dO = dO.reshape(at.b, at.hkv, rows, at.dv);
             if (g.needs(2)) {
-                g.add(2, product(p, dO, 1, true, false));
+                dv = sumOverBlocks(dv, product(blk.p(), dO, 1, true, false));
             }
             if (g.needs(0) || g.needs(1)) {
                 // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V and dP = dO Vᵀ:
-                // a pass over [rows, Dv] instead of [rows, Tk]
-                INDArray dOxO = dO.mul(out);
+                // a pass over [rows, Dv] instead of [rows, keys]
+                INDArray dOxO = dO.mul(blk.out());
                 INDArray dot = dOxO.sum(true, 3);
                 Memory.release(dOxO);
-                INDArray ds = product(dO, v.value(), 1, false, true);       // dP, then dS / scale in place
-                long n = b * hkv * rows;
-                ds.reshape(n, tk).subi(dot.reshape(n, 1)).muli(p.reshape(n, tk));
+                INDArray ds = product(dO, keyPrefix(v, blk.keys()), 1, false, true);   // dP, then dS / scale in place
+                long all = at.b * at.hkv * rows;
+                ds.reshape(all, blk.keys()).subi(dot.reshape(all, 1)).muli(blk.p().reshape(all, blk.keys()));
                 Memory.release(dot);
                 if (g.needs(0)) {
-                    g.add(0, product(ds, k.value(), scale, false, false).reshape(qs));
+                    INDArray dq = product(ds, keyPrefix(k, blk.keys()), scale, false, false);
+                    if (n == 1) {
+                        g.add(0, dq.reshape(qs));
+                    } else {
+                        window(dq5, blk.from(), blk.to()).assign(dq.reshape(at.b, at.hkv, at.rep(), blk.queries(), at.d));
+                        Memory.release(dq);
+                    }
                 }
                 if (g.needs(1)) {
-                    g.add(1, product(ds, qg, scale, true, false));
+                    dk = sumOverBlocks(dk, product(ds, blk.q(), scale, true, false));
                 }
                 Memory.release(ds);
             }
             if (!Memory.sharesBuffer(dO, g.out())) {
-                Memory.release(dO);   // a contiguous copy of a strided gradient
+                Memory.release(dO);   // a block's copy, or a contiguous copy of a strided gradient
             }
-        }, q, k, v);
+        }
+        if (n > 1 && !Memory.sharesBuffer(dO5, g.out())) {
+            Memory.release(dO5);
+        }
+        if (dq5 != null) {
+            g.add(0, dq5.reshape(qs));
+        }
+        if (dk != null) {
+            g.add(1, dk);
+        }
+        if (dv != null) {
+            g.add(2, dv);
+        }
+    }
+
+    /** sum (over every key) plus a block's part over a prefix of the keys; the first part seen is the sum. */
+    private static INDArray sumOverBlocks(INDArray sum, INDArray part) {
+        if (sum == null) {
+            return part;
+        }
+        Shapes.addIntoWindow(keyPrefix(sum, part.size(2)), part, false);
+        Memory.release(part);
+        return sum;
+    }
+
+    /** The first {@code keys} rows along dim 2 of a [B, Hkv, Tk, D] array: a view, or the array itself. */
+    private static INDArray keyPrefix(INDArray a, long keys) {
+        return keys == a.size(2) ? a : a.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, keys),
+            NDArrayIndex.all());
+    }
+
+    /** Positions [from, to) along dim 3 of a [B, Hkv, rep, Tq, D] array, as a view. */
+    private static INDArray window(INDArray a, long from, long to) {
+        return a.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(from, to),
+            NDArrayIndex.all());
     }
 
     /** alpha · op(x) op(y) for batched [..., m, k] arrays, op a transpose where asked, as one fresh array. */
     private static INDArray product(INDArray x, INDArray y, double alpha, boolean tx, boolean ty) {
         return Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
-    }
-
-    /**
-     * Additive [Tq·Tk] row: 0 where key j ≤ Tk - Tq + i, -inf after it. Kept for the next layer and step (each
-     * call would otherwise build it again); only read, so threads share it. A few shapes at a time are kept.
-     */
-    private static INDArray causalMask(long tq, long tk, DataType dtype) {
-        String key = tq + "x" + tk + " " + dtype;
-        INDArray cached = MASKS.get(key);
-        if (cached != null) {
-            return cached;
-        }
-        if (MASKS.size() >= 8) {
-            MASKS.clear();   // the arrays go with the garbage collector: another thread may still read one
-        }
-        INDArray mask = buildCausalMask(tq, tk, dtype);
-        MASKS.put(key, mask);
-        return mask;
-    }
-
-    private static INDArray buildCausalMask(long tq, long tk, DataType dtype) {
-        double[] m = new double[(int) (tq * tk)];
-        for (int i = 0; i < tq; i++) {
-            Arrays.fill(m, (int) (i * tk + tk - tq + i + 1), (int) ((i + 1) * tk), Double.NEGATIVE_INFINITY);
-        }
-        return Nd4j.create(m, new long[] {1, tq * tk}, dtype);
-    }
-
-    /**
-     * Adds -inf at padding keys to the scores, viewed as [B, Hkv·rows, Tk]; returns, per sequence, the first
-     * kept key (Tk when none): queries before it see nothing.
-     */
-    private static long[] paddingMask(INDArray keep, INDArray s, long b, long rowsPerBatch, long tk) {
-        double[] add = new double[(int) (b * tk)];
-        long[] firstKept = new long[(int) b];
-        boolean any = false;
-        for (int i = 0; i < b; i++) {
-            firstKept[i] = tk;
-            for (int j = 0; j < tk; j++) {
-                boolean kept = keep.getDouble(i, j) != 0;
-                add[(int) (i * tk + j)] = kept ? 0 : Double.NEGATIVE_INFINITY;
-                any |= !kept;
-                if (kept && firstKept[i] == tk) {
-                    firstKept[i] = j;
-                }
-            }
-        }
-        if (any) {
-            INDArray m = Nd4j.create(add, new long[] {b, tk}, s.dataType());
-            INDArray s3 = s.reshape(b, rowsPerBatch, tk);
-            s3.addi(m.reshape(b, 1, tk));
-            Memory.release(m);
-        }
-        return firstKept;
-    }
-
-    /** Sets to 0 the probability rows (NaN from an all -inf row) of queries at positions before the first kept key. */
-    private static void zeroBlindRows(INDArray p, long[] firstKept, long offset, long b, long hkv, long rep, long tq,
-                                      long tk) {
-        INDArray p5 = p.reshape(b, hkv, rep, tq, tk);
-        for (int i = 0; i < b; i++) {
-            long blind = Math.min(tq, Math.max(0, firstKept[i] - offset));   // query i sees keys ≤ offset + i
-            if (blind > 0) {
-                p5.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, blind),
-                    NDArrayIndex.all()).assign(0);
-            }
-        }
     }
 
     private static void check(long[] qs, long[] ks, long[] vs, Tensor keepMask, Tensor q, Tensor k, Tensor v) {

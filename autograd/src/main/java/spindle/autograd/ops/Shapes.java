@@ -133,7 +133,7 @@ public final class Shapes {
      * window += part. ND4J adds into a strided window an order of magnitude slower than it copies into one, so
      * a window of zeros gets a copy, and otherwise the sum is formed in a contiguous temporary and copied back.
      */
-    private static void addIntoWindow(INDArray window, INDArray part, boolean zeros) {
+    static void addIntoWindow(INDArray window, INDArray part, boolean zeros) {
         if (zeros) {
             window.assign(part);
             return;

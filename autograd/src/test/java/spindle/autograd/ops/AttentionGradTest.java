@@ -47,17 +47,47 @@ class AttentionGradTest {
     @MethodSource("setups")
     void gradientMatchesCentralDifferences(Setup s) {
         Tensor mask = s.mask();
-        GradCase.of(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask), s.q(), s.k(), s.v())
-            .assertMatches(new SplittableRandom(17));
+        for (int blocks = 1; blocks <= Math.min(3, s.q()[2]); blocks++) {
+            int n = blocks;
+            GradCase.of(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask, n), s.q(), s.k(), s.v())
+                .assertMatches(new SplittableRandom(17));
+        }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("setups")
     void fusedEqualsComposite(Setup s) {
         Tensor mask = s.mask();
-        SoftmaxGradTest.assertSameValueAndGradients(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask),
-            in -> composite(in[0], in[1], in[2], SCALE, s.keep()), 1e-12,
-            SoftmaxGradTest.randomInput(1, s.q()), SoftmaxGradTest.randomInput(2, s.k()), SoftmaxGradTest.randomInput(3, s.v()));
+        for (int blocks = 1; blocks <= Math.min(3, s.q()[2]); blocks++) {
+            int n = blocks;
+            SoftmaxGradTest.assertSameValueAndGradients(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask, n),
+                in -> composite(in[0], in[1], in[2], SCALE, s.keep()), 1e-12,
+                SoftmaxGradTest.randomInput(1, s.q()), SoftmaxGradTest.randomInput(2, s.k()), SoftmaxGradTest.randomInput(3, s.v()));
+        }
+    }
+
+    @Test
+    void longSequencesTakeQueryBlocksThatEqualOneBlock() {
+        // 200 queries get 3 blocks by default (of 66, 67, 67); a decode-style Tq < Tk, GQA and padding on top
+        Tensor mask = keepMask(keepAllBut(2, 230, 0, 0, 1, 5, 1, 117));
+        for (long tq : new long[] {200, 230}) {
+            Tensor[] in = {SoftmaxGradTest.randomInput(20, 2, 4, tq, 3), SoftmaxGradTest.randomInput(21, 2, 2, 230, 3),
+                SoftmaxGradTest.randomInput(22, 2, 2, 230, 2)};
+            SoftmaxGradTest.assertSameValueAndGradients(x -> Attention.causal(x[0], x[1], x[2], SCALE, mask),
+                x -> Attention.causal(x[0], x[1], x[2], SCALE, mask, 1), 1e-12, in);
+        }
+    }
+
+    /** A keep mask [b][t], true but at the (sequence, key) pairs listed. */
+    private static boolean[][] keepAllBut(int b, int t, int... pairs) {
+        boolean[][] keep = new boolean[b][t];
+        for (boolean[] row : keep) {
+            java.util.Arrays.fill(row, true);
+        }
+        for (int i = 0; i < pairs.length; i += 2) {
+            keep[pairs[i]][pairs[i + 1]] = false;
+        }
+        return keep;
     }
 
     @Test
@@ -140,7 +170,16 @@ class AttentionGradTest {
         Tensor q = SoftmaxGradTest.randomInput(7, 2, 2, 4, 3).requiresGrad(true);
         Tensor k = SoftmaxGradTest.randomInput(8, 2, 1, 4, 3).requiresGrad(true);
         Tensor v = SoftmaxGradTest.randomInput(9, 2, 1, 4, 3).requiresGrad(true);
-        Tensor y = Attention.causal(q, k, v, SCALE, mask);
+        for (int blocks = 1; blocks <= 3; blocks++) {
+            assertBlindQueriesGiveZero(q, k, v, mask, blocks);
+        }
+        // the rows that see something equal the composite's
+        GradCase.of(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask), shape(2, 2, 4, 3), shape(2, 1, 4, 3),
+            shape(2, 1, 4, 3)).assertMatches(new SplittableRandom(19));
+    }
+
+    private static void assertBlindQueriesGiveZero(Tensor q, Tensor k, Tensor v, Tensor mask, int blocks) {
+        Tensor y = Attention.causal(q, k, v, SCALE, mask, blocks);
         INDArray seed = Nd4j.ones(DataType.DOUBLE, y.shape());
         List<INDArray> g = Autograd.grad(List.of(y), List.of(q, k, v), List.of(seed), false);
         for (int h = 0; h < 2; h++) {
@@ -159,9 +198,6 @@ class AttentionGradTest {
         for (INDArray gi : g) {
             assertTrue(gi.isNaN().castTo(DataType.INT32).sumNumber().intValue() == 0, "NaN in a gradient");
         }
-        // the rows that see something equal the composite's
-        GradCase.of(in -> Attention.causal(in[0], in[1], in[2], SCALE, mask), shape(2, 2, 4, 3), shape(2, 1, 4, 3),
-            shape(2, 1, 4, 3)).assertMatches(new SplittableRandom(19));
     }
 
     @Test
@@ -175,6 +211,7 @@ class AttentionGradTest {
         expect("k [1, 1, 2, 3]", () -> Attention.causal(q, Tensor.of(Nd4j.zeros(DataType.DOUBLE, 1, 1, 2, 3)), kOne, 1, null));
         expect("keepMask must be BOOL [B, Tk] = [1, 2]", () -> Attention.causal(q, kOne, kOne, 1,
             Tensor.of(Nd4j.zeros(DataType.DOUBLE, 1, 2))));
+        expect("queryBlocks must be at least 1", () -> Attention.causal(q, kOne, kOne, 1, null, 0));
         expect("dtypes differ", () -> Attention.causal(q, kOne, Tensor.of(Nd4j.zeros(DataType.FLOAT, 1, 1, 2, 4)), 1, null));
     }
 
