@@ -22,7 +22,7 @@ import spindle.autograd.PyTorch;
         "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
             + " steps, threads, seed); prints one JSON line: replicas, tokens_per_s, step_ms_median, step_ms_min,"
             + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
-            + " openblas_coretype). With --compare PyTorch's line and the ratio follow, once per round."})
+            + " openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round."})
 final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;

@@ -3,9 +3,11 @@ package spindle.recipes;
 
 import static spindle.autograd.ops.Elementwise.add;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -40,10 +42,16 @@ final class StepTimer {
             return String.format(Locale.ROOT, "{\"impl\": \"spindle\", \"config\": \"%s\", \"threads\": %d,"
                 + " \"replicas\": %d, \"step_ms_median\": %.2f, \"step_ms_min\": %.2f, \"tokens_per_s\": %.1f, \"params\": %d, \"trainable\": %d,"
                 + " \"peak_rss_mb\": %.1f, \"nd4j_ops_per_step\": %d, \"final_loss\": %.4f, \"omp_wait_policy\": \"%s\","
-                + " \"openblas_coretype\": \"%s\"}",
-                config, threads, replicas, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep, finalLoss,
-                ompWaitPolicy(), env("OPENBLAS_CORETYPE", "detected"));
+                + " \"openblas_coretype\": \"%s\", \"jvm_options\": \"%s\"}",
+                json(config), threads, replicas, stepMsMedian, stepMsMin, tokensPerSecond, params, trainable, peakRssMb, opsPerStep,
+                finalLoss, json(ompWaitPolicy()), json(env("OPENBLAS_CORETYPE", "detected")),
+                json(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments())));
         }
+    }
+
+    /** {@code text} as the inside of a JSON string. */
+    private static String json(String text) {
+        return new String(JsonStringEncoder.getInstance().quoteAsString(text));
     }
 
     /** OpenMP's wait policy of this process, which the PyTorch run of {@code --compare} inherits. */
