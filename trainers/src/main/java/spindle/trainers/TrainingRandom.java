@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
  * The run's source of randomness (dropout masks, sampling inside an objective), kept as two numbers so a
  * checkpoint can hold it exactly: draw n gives a generator seeded from (seed, n). SplittableRandom itself
  * cannot be saved, so objectives take a fresh one per use from {@link #next()} instead of keeping one.
+ * Thread-safe: data-parallel replicas draw from one source (in the order they get to it).
  */
 public final class TrainingRandom {
     private long seed;
@@ -27,7 +28,7 @@ public final class TrainingRandom {
     }
 
     /** A generator for one use; the same (seed, draw number) always gives the same one. */
-    public SplittableRandom next() {
+    public synchronized SplittableRandom next() {
         return new SplittableRandom(mix(seed ^ mix(draws++)));
     }
 
@@ -36,17 +37,17 @@ public final class TrainingRandom {
         return next().nextLong();
     }
 
-    public long seed() {
+    public synchronized long seed() {
         return seed;
     }
 
     /** Draws taken so far. */
-    public long draws() {
+    public synchronized long draws() {
         return draws;
     }
 
     /** Continues as the source saved with (seed, draws) would; the same object, so objectives keep it. */
-    void restore(long savedSeed, long savedDraws) {
+    synchronized void restore(long savedSeed, long savedDraws) {
         this.seed = savedSeed;
         this.draws = savedDraws;
     }

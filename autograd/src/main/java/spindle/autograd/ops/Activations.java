@@ -126,7 +126,13 @@ public final class Activations {
     /** As {@link #dropout(Tensor, double, boolean, long)}, with the seed drawn from {@code rng} (only when used). */
     public static Tensor dropout(Tensor x, double p, boolean training, SplittableRandom rng) {
         boolean draws = training && p > 0 && p < 1;   // eval mode and p = 0 leave rng untouched
-        return dropout(x, p, training, draws ? rng.nextLong() : 0L);
+        long seed = 0;
+        if (draws) {
+            synchronized (rng) {   // data-parallel replicas share a model's generator; SplittableRandom is not thread-safe
+                seed = rng.nextLong();
+            }
+        }
+        return dropout(x, p, training, seed);
     }
 
     /** A fresh array shaped and typed like {@code like}, 1 with probability {@code keep} and 0 otherwise. */
