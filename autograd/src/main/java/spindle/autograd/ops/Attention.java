@@ -61,8 +61,9 @@ public final class Attention {
         long[] firstKept = null;
         INDArray padding = null;
         if (keepMask != null) {
-            firstKept = AttentionMasks.firstKeptKeys(keepMask.value());
-            padding = AttentionMasks.paddingScores(keepMask.value(), q.dtype());
+            boolean[][] kept = AttentionMasks.keptKeys(keepMask.value());
+            firstKept = AttentionMasks.firstKeptKeys(kept);
+            padding = AttentionMasks.paddingScores(kept, q.dtype());
         }
         INDArray q5 = q.value().reshape('c', at.b, at.hkv, at.rep(), at.tq, at.d);   // a view unless q is strided
         Block[] blocks = new Block[n];

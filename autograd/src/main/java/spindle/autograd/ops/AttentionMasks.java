@@ -41,37 +41,49 @@ final class AttentionMasks {
         return Nd4j.create(m, new long[] {1, tq * tk}, dtype);
     }
 
-    /** Per sequence, the first kept key of a BOOL [B, Tk] keep mask (Tk when none): queries before it see nothing. */
-    static long[] firstKeptKeys(INDArray keep) {
-        long[] firstKept = new long[(int) keep.size(0)];
-        for (int i = 0; i < firstKept.length; i++) {
-            firstKept[i] = keep.size(1);
-            for (int j = (int) keep.size(1) - 1; j >= 0; j--) {
-                if (keep.getDouble(i, j) != 0) {
-                    firstKept[i] = j;
-                }
+    /** A BOOL [B, Tk] keep mask as Java rows, read in one copy instead of one native call per element. */
+    static boolean[][] keptKeys(INDArray keep) {
+        double[][] values = keep.castTo(DataType.DOUBLE).toDoubleMatrix();
+        boolean[][] kept = new boolean[values.length][];
+        for (int i = 0; i < values.length; i++) {
+            kept[i] = new boolean[values[i].length];
+            for (int j = 0; j < values[i].length; j++) {
+                kept[i][j] = values[i][j] != 0;
             }
+        }
+        return kept;
+    }
+
+    /** Per sequence, the first kept key (Tk when none): queries before it see nothing. */
+    static long[] firstKeptKeys(boolean[][] kept) {
+        long[] firstKept = new long[kept.length];
+        for (int i = 0; i < kept.length; i++) {
+            int j = 0;
+            while (j < kept[i].length && !kept[i][j]) {
+                j++;
+            }
+            firstKept[i] = j;
         }
         return firstKept;
     }
 
     /** The additive scores [B, Tk] of a keep mask: 0 at kept keys, -inf at padding; null when nothing is padding. */
-    static INDArray paddingScores(INDArray keep, DataType dtype) {
-        double[] add = new double[(int) keep.length()];
+    static INDArray paddingScores(boolean[][] kept, DataType dtype) {
+        int tk = kept[0].length;
+        double[] add = new double[kept.length * tk];
         boolean any = false;
-        for (int i = 0; i < keep.size(0); i++) {
-            for (int j = 0; j < keep.size(1); j++) {
-                boolean kept = keep.getDouble(i, j) != 0;
-                add[(int) (i * keep.size(1) + j)] = kept ? 0 : Double.NEGATIVE_INFINITY;
-                any |= !kept;
+        for (int i = 0; i < kept.length; i++) {
+            for (int j = 0; j < tk; j++) {
+                add[i * tk + j] = kept[i][j] ? 0 : Double.NEGATIVE_INFINITY;
+                any |= !kept[i][j];
             }
         }
-        return any ? Nd4j.create(add, keep.shape(), dtype) : null;
+        return any ? Nd4j.create(add, new long[] {kept.length, tk}, dtype) : null;
     }
 
     /** Sets to 0 the probability rows (NaN from an all -inf row) of queries at positions before the first kept key. */
     static void zeroBlindRows(INDArray p, long[] firstKept, long offset, long b, long hkv, long rep, long tq,
-                                      long tk) {
+                              long tk) {
         INDArray p5 = p.reshape(b, hkv, rep, tq, tk);
         for (int i = 0; i < b; i++) {
             long blind = Math.min(tq, Math.max(0, firstKept[i] - offset));   // query i sees keys ≤ offset + i
