@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -19,6 +20,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -33,6 +35,7 @@ public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final long MAX_HEADER = 100L << 20;
     private static final String METADATA = "__metadata__";
+    private static final AtomicLong TEMP_COUNTER = new AtomicLong();
 
     private Safetensors() {}
 
@@ -71,7 +74,7 @@ public final class Safetensors {
         ByteBuffer head = header(tensors, metadata);
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        Path tmp = newTempFile(dir, file.getFileName().toString());
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
@@ -84,6 +87,21 @@ public final class Safetensors {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * A new empty file {@code .NAME.PID-N.tmp} in {@code dir}. Files.createFile, unlike Files.createTempFile
+     * (always owner-only), gives it the umask's permissions, so the renamed file gets those of every other file.
+     */
+    private static Path newTempFile(Path dir, String name) throws IOException {
+        String prefix = "." + name + "." + ProcessHandle.current().pid() + "-";
+        while (true) {
+            try {
+                return Files.createFile(dir.resolve(prefix + TEMP_COUNTER.incrementAndGet() + ".tmp"));
+            } catch (FileAlreadyExistsException e) {
+                // left by an earlier process that had our PID: take the next number
+            }
         }
     }
 

@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.AbstractSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -61,6 +62,16 @@ class SafetensorsTest {
         });
         assertEquals(Map.of("format", "pt"), Safetensors.metadata(file));
         assertEquals(List.of(file), filesIn(dir), "no temporary file is left behind");
+    }
+
+    @Test
+    void writtenFilesGetTheUmasksPermissionsLikeAnyOtherFile() throws IOException {
+        assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX permissions only");
+        Path file = dir.resolve("perm.safetensors");
+        Safetensors.write(file, Map.of("w", Nd4j.scalar(1f)), null);
+        Path plain = Files.createFile(dir.resolve("plain"));
+        assertEquals(PosixFilePermissions.toString(Files.getPosixFilePermissions(plain)),
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     }
 
     @Test
