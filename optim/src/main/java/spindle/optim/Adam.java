@@ -8,38 +8,48 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Tensor;
 
 /**
- * Adam with PyTorch's exact rule (torch.optim.Adam): g = grad + wd * p; m = b1 m + (1 - b1) g;
- * v = b2 v + (1 - b2) g^2 (with amsgrad v_max = max(v_max, v) is used below); at step t,
- * p -= lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+ * Adam and AdamW with PyTorch's exact rules (torch.optim.Adam, torch.optim.AdamW); the options' decay mode
+ * picks which ({@link AdamOptions#adam()}, {@link AdamOptions#adamW()}). Adam: g = grad + wd * p; AdamW:
+ * p *= 1 - lr * wd first, then g = grad. Then m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2 (with amsgrad
+ * v_max = max(v_max, v) is used below); at step t, p -= lr * m_hat / (sqrt(v_hat) + eps) with
+ * m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
  * Note eps is added to the bias-corrected root, not inside it.
  */
 public final class Adam extends Optimizer {
 
-    /** Adam over {@code groups}; options a group does not override come from {@code defaults}. */
+    /**
+     * Adam over {@code groups}; options a group does not override come from {@code defaults}, whose decay mode
+     * holds for every group and names the optimizer ("Adam" or "AdamW") in errors and checkpoints.
+     */
     public Adam(List<ParamGroup> groups, AdamOptions defaults) {
-        super("Adam", groups, defaults);
+        super(defaults.decay().kind(), groups, defaults);
     }
 
-    /** Adam over one group holding {@code named}. */
+    /** Adam (or AdamW, as {@code options} say) over one group holding {@code named}. */
     public Adam(Map<String, Tensor> named, AdamOptions options) {
         this(List.of(ParamGroup.of(named)), options);
     }
 
     @Override
     protected void update(Tensor param, INDArray grad, ParamState state, OptimizerOptions options) {
-        adamUpdate(this, param, grad, state, (AdamOptions) options);
+        AdamOptions o = (AdamOptions) options;
+        if (o.decay() == AdamOptions.Decay.DECOUPLED && o.weightDecay() != 0) {
+            double keep = 1 - o.lr() * o.weightDecay();
+            param.mutate(v -> v.muli(keep));
+        }
+        adamUpdate(param, grad, state, o, o.decay() == AdamOptions.Decay.L2 ? o.weightDecay() : 0);
     }
 
     /**
      * The Adam rule for one parameter in 12 in-place ND4J calls (PyTorch's addcmul_ and addcdiv_ take two
      * each), in the order and rounding of PyTorch's single-tensor loop: scalars in double, cast to the
-     * parameter's dtype where they meet a tensor.
+     * parameter's dtype where they meet a tensor. {@code l2} is the L2 weight decay (0 for AdamW).
      */
-    static void adamUpdate(Optimizer opt, Tensor param, INDArray grad, ParamState state, AdamOptions o) {
+    private void adamUpdate(Tensor param, INDArray grad, ParamState state, AdamOptions o, double l2) {
         INDArray w = param.value();
-        INDArray a = opt.scratch(0, w);
-        INDArray b = opt.scratch(1, w);
-        INDArray g = o.weightDecay() == 0 ? grad : InPlace.axpy(o.weightDecay(), w, a.assign(grad));
+        INDArray a = scratch(0, w);
+        INDArray b = scratch(1, w);
+        INDArray g = l2 == 0 ? grad : InPlace.axpy(l2, w, a.assign(grad));
         INDArray m = state.bufferOrZeros("exp_avg", w);
         INDArray v = state.bufferOrZeros("exp_avg_sq", w);
         InPlace.axpy(1 - o.beta1(), g, m.muli(o.beta1()));

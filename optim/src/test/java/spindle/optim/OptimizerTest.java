@@ -26,8 +26,8 @@ class OptimizerTest {
             for (int lanes : new int[] {1, 2, 3, 5}) {
                 Map<String, Tensor> serial = parameters();
                 Map<String, Tensor> parallel = parameters();
-                var a = new AdamW(serial, AdamWOptions.defaults().withLr(0.1).withWeightDecay(0.1));
-                var b = new AdamW(parallel, AdamWOptions.defaults().withLr(0.1).withWeightDecay(0.1));
+                var a = new Adam(serial, AdamOptions.adamW().withLr(0.1).withWeightDecay(0.1));
+                var b = new Adam(parallel, AdamOptions.adamW().withLr(0.1).withWeightDecay(0.1));
                 for (int step = 1; step <= 3; step++) {
                     for (String k : serial.keySet()) {   // the same gradients, new each step
                         double[] g = new double[(int) serial.get(k).value().length()];
@@ -98,7 +98,7 @@ class OptimizerTest {
         List<ParamGroup> groups = ParamGroups.decayMatricesOnly(named, 0.1);
         assertEquals(List.of("model.embed_tokens.weight"), List.copyOf(groups.get(0).params().keySet()));
         assertEquals(List.of("model.norm.weight", "scale"), List.copyOf(groups.get(1).params().keySet()));
-        var opt = new AdamW(groups, AdamWOptions.defaults().withLr(0.1));
+        var opt = new Adam(groups, AdamOptions.adamW().withLr(0.1));
         assertEquals(0.1, opt.options(0).weightDecay());
         assertEquals(0.0, opt.options(1).weightDecay());
         // With zero gradients Adam's part is 0 / (0 + eps) = 0, so only the decoupled decay moves p.
@@ -119,7 +119,7 @@ class OptimizerTest {
         named.put("a", a);
         named.put("b", b);
         named.put("c", c);
-        var opt = new Adam(named, AdamOptions.defaults().withLr(0.1));
+        var opt = new Adam(named, AdamOptions.adam().withLr(0.1));
         Grads.set(a, 0.5, -0.5);
         Grads.set(c, 1, 1);
         c.requiresGrad(false);
@@ -150,7 +150,7 @@ class OptimizerTest {
     @Test
     void stateBuffersHavePyTorchKeysAndTheParameterDtype() {
         Tensor w = param(DataType.FLOAT, MAT22, 1, 2, 3, 4);
-        var adam = new Adam(Map.of("model.layers.0.mlp.up_proj.weight", w), AdamOptions.defaults().withAmsgrad(true));
+        var adam = new Adam(Map.of("model.layers.0.mlp.up_proj.weight", w), AdamOptions.adam().withAmsgrad(true));
         Grads.set(w, 1, 1, 1, 1);
         adam.step();
         assertEquals(List.of("model.layers.0.mlp.up_proj.weight.exp_avg", "model.layers.0.mlp.up_proj.weight.exp_avg_sq",
@@ -169,8 +169,8 @@ class OptimizerTest {
         Tensor big = param(DataType.DOUBLE, MAT22, 1, 2, 3, 4);
         Tensor small = param(DataType.DOUBLE, VEC2, 5, 6);
         Tensor alone = param(DataType.DOUBLE, VEC2, 5, 6);
-        var shared = new Adam(Map.of("big", big, "small", small), AdamOptions.defaults().withWeightDecay(0.1));
-        var single = new Adam(Map.of("alone", alone), AdamOptions.defaults().withWeightDecay(0.1));
+        var shared = new Adam(Map.of("big", big, "small", small), AdamOptions.adam().withWeightDecay(0.1));
+        var single = new Adam(Map.of("alone", alone), AdamOptions.adam().withWeightDecay(0.1));
         for (int i = 0; i < 3; i++) {
             Grads.set(big, 4, 3, 2, 1);
             Grads.set(small, 0.5, -0.25);

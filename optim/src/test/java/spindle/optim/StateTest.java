@@ -36,8 +36,8 @@ class StateTest {
         makers.put("SGD momentum+nesterov+wd", p -> new Sgd(groups(p),
             SgdOptions.of(0.02).withMomentum(0.9).withNesterov(true).withWeightDecay(0.01)));
         makers.put("Adam amsgrad+wd", p -> new Adam(groups(p),
-            AdamOptions.defaults().withLr(0.02).withAmsgrad(true).withWeightDecay(0.05)));
-        makers.put("AdamW", p -> new AdamW(groups(p), AdamWOptions.defaults().withLr(0.02)));
+            AdamOptions.adam().withLr(0.02).withAmsgrad(true).withWeightDecay(0.05)));
+        makers.put("AdamW", p -> new Adam(groups(p), AdamOptions.adamW().withLr(0.02)));
         return Stream.of(DataType.FLOAT, DataType.DOUBLE).flatMap(dt -> makers.entrySet().stream()
             .map(e -> named(e.getKey() + "/" + dt, new Object[] {e.getValue(), dt})));
     }
@@ -87,7 +87,7 @@ class StateTest {
     void stateJsonRoundTrips() {
         Problem problem = Problem.create(DataType.FLOAT);
         Map<String, Tensor> params = problem.freshParams();
-        var opt = new Adam(groups(params), AdamOptions.defaults().withLr(1.0 / 3).withBetas(0.8, 0.95));
+        var opt = new Adam(groups(params), AdamOptions.adam().withLr(1.0 / 3).withBetas(0.8, 0.95));
         runSteps(problem, params, opt, 0, 4);
         OptimizerState state = opt.state();
         String json = state.toJson();
@@ -103,11 +103,11 @@ class StateTest {
     void loadStateRejectsAMismatchNamingIt() {
         Problem problem = Problem.create(DataType.DOUBLE);
         Map<String, Tensor> params = problem.freshParams();
-        var adam = new Adam(groups(params), AdamOptions.defaults());
+        var adam = new Adam(groups(params), AdamOptions.adam());
         runSteps(problem, params, adam, 0, 2);
         var sgd = new Sgd(groups(params), SgdOptions.of(0.1));
         assertMessage(() -> sgd.loadState(adam.state(), Map.of()), "SGD.loadState: the state was saved by Adam");
-        var single = new Adam(params, AdamOptions.defaults());
+        var single = new Adam(params, AdamOptions.adam());
         assertMessage(() -> single.loadState(adam.state(), Map.of()), "the state has 2 param groups but this optimizer has 1");
         String key = Problem.WEIGHT + ".exp_avg";
         Map<String, INDArray> wrongShape = Map.of(key, Nd4j.zeros(DataType.DOUBLE, 2, 2));
@@ -115,6 +115,20 @@ class StateTest {
             "tensor '" + key + "' is DOUBLE [2, 2] but its parameter is DOUBLE [4, 4]");
         Map<String, INDArray> stranger = Map.of("model.norm.weight.exp_avg", Nd4j.zeros(DataType.DOUBLE, 4));
         assertMessage(() -> adam.loadState(adam.state(), stranger), "tensor 'model.norm.weight.exp_avg' is not");
+    }
+
+    @Test
+    void theDecayModeNamesTheOptimizerSoAdamAndAdamWStatesDoNotMix() {
+        Problem problem = Problem.create(DataType.DOUBLE);
+        Map<String, Tensor> params = problem.freshParams();
+        var adamW = new Adam(groups(params), AdamOptions.adamW());
+        runSteps(problem, params, adamW, 0, 2);
+        assertEquals("AdamW", adamW.state().optimizer());
+        var adam = new Adam(groups(params), AdamOptions.adam());
+        assertMessage(() -> adam.loadState(adamW.state(), Map.of()), "Adam.loadState: the state was saved by AdamW");
+        assertEquals(new AdamOptions(1e-3, 0.9, 0.999, 1e-8, 0, AdamOptions.Decay.L2, false), AdamOptions.adam());
+        assertEquals(new AdamOptions(1e-3, 0.9, 0.999, 1e-8, 1e-2, AdamOptions.Decay.DECOUPLED, false),
+            AdamOptions.adamW());
     }
 
     static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {

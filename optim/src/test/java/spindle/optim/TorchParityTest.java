@@ -52,8 +52,7 @@ class TorchParityTest {
         Optimizer build(Map<String, Tensor> p) {
             return switch (optimizer) {
                 case "SGD" -> new Sgd(paramGroups(p), (SgdOptions) defaults);
-                case "Adam" -> new Adam(paramGroups(p), (AdamOptions) defaults);
-                default -> new AdamW(paramGroups(p), (AdamWOptions) defaults);
+                default -> new Adam(paramGroups(p), (AdamOptions) defaults);
             };
         }
     }
@@ -68,11 +67,11 @@ class TorchParityTest {
                 List.of(NONE, Map.of("lr", 0.01))),
             new Case("sgd momentum+dampening", "SGD", SgdOptions.of(0.03).withMomentum(0.8).withDampening(0.3),
                 List.of(NONE, Map.of("lr", 0.05, "momentum", 0.5))),
-            new Case("adam", "Adam", AdamOptions.defaults().withLr(0.02), List.of(NONE, Map.of("lr", 0.05))),
+            new Case("adam", "Adam", AdamOptions.adam().withLr(0.02), List.of(NONE, Map.of("lr", 0.05))),
             new Case("adam amsgrad+wd", "Adam",
-                AdamOptions.defaults().withLr(0.02).withAmsgrad(true).withWeightDecay(0.05).withBetas(0.8, 0.99),
+                AdamOptions.adam().withLr(0.02).withAmsgrad(true).withWeightDecay(0.05).withBetas(0.8, 0.99),
                 List.of(NONE, Map.of("weight_decay", 0.0, "beta2", 0.95))),
-            new Case("adamw", "AdamW", AdamWOptions.defaults().withLr(0.02).withWeightDecay(0.1),
+            new Case("adamw", "AdamW", AdamOptions.adamW().withLr(0.02).withWeightDecay(0.1),
                 List.of(NONE, Map.of("lr", 0.01, "weight_decay", 0.0))));
     }
 

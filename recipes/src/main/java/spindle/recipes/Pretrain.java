@@ -18,8 +18,8 @@ import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.StateFiles;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
-import spindle.optim.AdamW;
-import spindle.optim.AdamWOptions;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
 import spindle.optim.LrSchedule;
 import spindle.optim.ParamGroups;
 import spindle.recipes.config.ConfigKey;
@@ -100,8 +100,8 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         int batch = c.integer("data.batch");
         var train = new DataLoader(split.openTrain().windows(seq), LoaderOptions.of(batch).shuffled(c.integer("train.seed")).dropLast());
         var val = new DataLoader(split.openVal().windows(seq), LoaderOptions.of(batch).shuffled(1).dropLast());
-        var optimizer = new AdamW(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
-            AdamWOptions.defaults().withLr(c.real("train.lr")));
+        var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
+            AdamOptions.adamW().withLr(c.real("train.lr")));
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))

@@ -29,8 +29,8 @@ import spindle.data.HfConfig;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLmOutput;
 import spindle.layers.models.CausalLms;
-import spindle.optim.AdamW;
-import spindle.optim.AdamWOptions;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
 import spindle.trainers.DataParallel;
 
 /** The measured training step of {@link Bench}: the same work as torch_ref.py's bench loop. */
@@ -77,7 +77,7 @@ final class StepTimer {
         Nd4j.factory().blas().setMaxThreads(threads);
         int n = replicas > 0 ? replicas : Math.min(threads, batch);
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
-        var optimizer = new AdamW(model.trainableParameters(), AdamWOptions.defaults()
+        var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
         INDArray[] xy = randomBatch(hf.integer("vocab_size"), batch, seq, 1);
         int warmup = train.path("warmup").asInt(3);
@@ -105,7 +105,7 @@ final class StepTimer {
     }
 
     /** One AdamW step on the batch, split over the replicas; returns the cross-entropy (without the balance loss). */
-    private static double step(CausalLm model, DataParallel replicated, AdamW optimizer, INDArray[] xy) {
+    private static double step(CausalLm model, DataParallel replicated, Adam optimizer, INDArray[] xy) {
         DoubleAdder crossEntropy = new DoubleAdder();   // the replicas' values, weighted by their rows
         replicated.backward(xy, part -> {
             CausalLmOutput out = model.forward(Tensor.of(part[0]), null);
@@ -123,7 +123,7 @@ final class StepTimer {
      * ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). The step runs
      * on one replica: the profiler's records are not thread-safe, so two replicas counting at once can crash it.
      */
-    private static long countOps(CausalLm model, AdamW optimizer, INDArray[] xy) {
+    private static long countOps(CausalLm model, Adam optimizer, INDArray[] xy) {
         OpProfiler.getInstance().reset();
         Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
         Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
@@ -140,7 +140,7 @@ final class StepTimer {
      * old-generation collection finds them, so a bench of several rounds in one JVM held every round's (RSS grew
      * by about 375 MB a round on tiny-deepseek).
      */
-    private static void freeNow(CausalLm model, AdamW optimizer) {
+    private static void freeNow(CausalLm model, Adam optimizer) {
         optimizer.zeroGrad();
         optimizer.stateTensors().values().forEach(Memory::release);
         model.namedParameters().values().forEach(p -> Memory.release(p.value()));

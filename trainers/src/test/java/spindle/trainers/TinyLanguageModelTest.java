@@ -33,8 +33,8 @@ import spindle.layers.Embedding;
 import spindle.layers.Init;
 import spindle.layers.Linear;
 import spindle.layers.Module;
-import spindle.optim.AdamW;
-import spindle.optim.AdamWOptions;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
 import spindle.optim.LrSchedule;
 import spindle.optim.ParamGroups;
 
@@ -66,8 +66,8 @@ class TinyLanguageModelTest {
         var train = new DataLoader(split.openTrain().windows(32), LoaderOptions.of(8).shuffled(0).dropLast());
         var val = new DataLoader(split.openVal().windows(32), LoaderOptions.of(8).shuffled(1).dropLast());
         var model = new ByteModel(new SplittableRandom(0));
-        var optimizer = new AdamW(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.01),
-            AdamWOptions.defaults().withLr(1e-2));
+        var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.01),
+            AdamOptions.adamW().withLr(1e-2));
         Objective lm = b -> StepLoss.of(Losses.crossEntropy(model.logits(Tensor.of(b.inputs())), Tensor.of(b.targets())));
         var options = TrainerOptions.defaults().withMaxSteps(STEPS).withEval(50, 10);
         ByteArrayOutputStream console = new ByteArrayOutputStream();

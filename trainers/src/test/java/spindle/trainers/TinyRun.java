@@ -16,8 +16,8 @@ import spindle.data.LoaderOptions;
 import spindle.layers.Init;
 import spindle.layers.Linear;
 import spindle.layers.Module;
-import spindle.optim.AdamW;
-import spindle.optim.AdamWOptions;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
 import spindle.optim.LrSchedule;
 import spindle.optim.ParamGroups;
 
@@ -106,8 +106,8 @@ final class TinyRun {
     }
 
     TinyRun(TrainerOptions options, Path checkpoints, long every, int keepLast) {
-        var optimizer = new AdamW(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.1),
-            AdamWOptions.defaults().withLr(2e-2));
+        var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.1),
+            AdamOptions.adamW().withLr(2e-2));
         Objective objective = batch -> {
             Tensor h = Activations.tanh(model.fc1.forward(Tensor.of(batch.inputs())));
             h = Activations.dropout(h, 0.1, model.isTraining(), model.isTraining() ? random.nextSeed() : 0);
