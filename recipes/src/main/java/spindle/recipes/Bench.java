@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,6 +87,6 @@ final class Bench implements Callable<Integer> {
     private double pytorchTokensPerSecond() throws Exception {
         String line = PyTorch.run(torchRefScript(), 1800, "bench", config.toString()).strip();
         System.out.println(line);
-        return new ObjectMapper().readTree(line).path("tokens_per_s").asDouble();
+        return JsonNumbers.require(line, "tokens_per_s", "the output of torch_ref.py bench");
     }
 }
