@@ -9,7 +9,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.RopeLayout;
 import spindle.autograd.ops.Rotary;
-import spindle.autograd.ops.TorchFloat32Trig;
 
 /**
  * Rotary position embedding (RoFormer): channel pair i of a head at position p turns by the angle

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.autograd.ops;
+package spindle.layers;
 
 /**
  * float32 cos and sin with PyTorch's CPU results, bit for bit. On AVX2 machines torch (1.13, Debian's build
@@ -15,7 +15,7 @@ package spindle.autograd.ops;
  * reproduces that grouping, {@link #cos(float)} is a one-element tensor. Supports |x| &lt; 2^26 (the first row
  * of SLEEF's 2/pi table), which covers RoPE angles of up to 67 million positions.
  */
-public final class TorchFloat32Trig {
+final class TorchFloat32Trig {
     /** Vector width of torch's AVX2 float kernels. */
     private static final int LANES = 8;
     /** Grain size of torch's float unary kernels: tensors this short stay on one thread. */
