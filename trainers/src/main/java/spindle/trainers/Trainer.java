@@ -16,6 +16,7 @@ import spindle.autograd.ops.Elementwise;
 import spindle.data.Batch;
 import spindle.data.DataLoader;
 import spindle.data.LoaderPosition;
+import spindle.layers.AfterOptimizerStep;
 import spindle.layers.Module;
 import spindle.optim.GradClip;
 import spindle.optim.LrSchedule;
@@ -190,6 +191,7 @@ public final class Trainer {
         } else {
             replicas.step(optimizer);
         }
+        AfterOptimizerStep.callAll(model);   // rules that move state by the step's forwards (MoE balancing bias)
         step = stepNumber;
         peakRss = Math.max(peakRss, Math.max(Rss.currentBytes(), replicas == null ? 0 : replicas.peakRss()));
         double seconds = (System.nanoTime() - started) * 1e-9;

@@ -89,6 +89,7 @@ public final class MixtureOfExperts extends Module {
         Router.Routing r = gate.route(flat);
         long[] indices = r.indices().value().reshape('c', new long[] {n * c.topK()}).toLongVector();
         Dispatch d = Dispatch.of(indices, c.topK(), c.nRoutedExperts(), isTraining() ? c.capacity(n) : 0);
+        gate.recordLoad(d.routed());
         Tensor y = routedExperts(flat, r.weights(), d);
         if (sharedExperts != null) {
             y = add(y, sharedExperts.forward(flat));
@@ -97,7 +98,11 @@ public final class MixtureOfExperts extends Module {
         return new MoeOutput(reshape(y, b, t, c.hidden()), loss, d.routed());
     }
 
-    /** Moves the loss-free balancing bias once per optimizer step; see {@link Router#updateBias}. */
+    /**
+     * Moves the loss-free balancing bias by {@code tokensPerExpertSummedOverWorkers} now; see
+     * {@link Router#updateBias}. Training does not need this: the gate moves it after each optimizer step from
+     * the loads of the step's training forwards ({@link Router#afterOptimizerStep}).
+     */
     public void updateBias(long[] tokensPerExpertSummedOverWorkers) {
         gate.updateBias(tokensPerExpertSummedOverWorkers);
     }

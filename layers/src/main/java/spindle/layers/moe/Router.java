@@ -6,6 +6,7 @@ import static spindle.autograd.ops.Elementwise.mulScalar;
 import static spindle.autograd.ops.Reductions.sum;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.shape.OneHot;
@@ -19,6 +20,7 @@ import spindle.autograd.ops.Indexing;
 import spindle.autograd.ops.Linalg;
 import spindle.autograd.ops.Softmax;
 import spindle.autograd.ops.TopK;
+import spindle.layers.AfterOptimizerStep;
 import spindle.layers.Init;
 import spindle.layers.Module;
 
@@ -32,14 +34,20 @@ import spindle.layers.Module;
  * and the group's best key for SOFTMAX scoring (DeepSeek-V2's group-limited greedy). The routing weights are the
  * unbiased scores of the chosen experts, divided by their sum when norm_topk_prob, times
  * routed_scaling_factor: they stay differentiable with respect to the gate weight and the input.
+ *
+ * <p>With loss-free balancing, the loads of every training forward (training mode, gradients on) are summed
+ * until the next optimizer step, which moves the bias by {@link #updateBias}: data-parallel replicas and
+ * micro-batches of one step all count, and an evaluation or generation does not.
  */
-public final class Router extends Module {
+public final class Router extends Module implements AfterOptimizerStep {
     /** Added to the keys of experts outside a token's best groups: far below any score, so never chosen. */
     private static final double EXCLUDED = 1e30;
 
     private final MoeConfig c;
     private final Tensor weight;
     private final INDArray bias;
+    /** Slots routed to each expert since the last optimizer step; integer sums, so the replicas' order does not matter. */
+    private final AtomicLongArray stepLoad;
 
     /**
      * Routing of N tokens.
@@ -60,6 +68,7 @@ public final class Router extends Module {
         weight = param("weight", init.create(dtype, c.nRoutedExperts(), c.hidden()));
         bias = c.biasUpdateSpeed() > 0 ? buffer("e_score_correction_bias", Nd4j.zeros(dtype, c.nRoutedExperts()), true)
             : null;
+        stepLoad = bias == null ? null : new AtomicLongArray(c.nRoutedExperts());
     }
 
     public Tensor weight() {
@@ -87,9 +96,49 @@ public final class Router extends Module {
     }
 
     /**
+     * Adds one forward's {@code routed} slots per expert to this step's load, when loss-free balancing is on and
+     * the forward trains (training mode with gradients on). Safe to call from several replica threads at once.
+     */
+    void recordLoad(long[] routed) {
+        if (stepLoad == null || !isTraining() || !GradMode.isEnabled()) {
+            return;
+        }
+        for (int i = 0; i < routed.length; i++) {
+            stepLoad.addAndGet(i, routed[i]);
+        }
+    }
+
+    /** The load recorded since the last optimizer step (a copy), or null without loss-free balancing. */
+    long[] pendingLoad() {
+        if (stepLoad == null) {
+            return null;
+        }
+        long[] load = new long[stepLoad.length()];
+        for (int i = 0; i < load.length; i++) {
+            load[i] = stepLoad.get(i);
+        }
+        return load;
+    }
+
+    /** Moves the bias by the load recorded since the last optimizer step (see {@link #updateBias}), then clears it. */
+    @Override
+    public void afterOptimizerStep() {
+        if (stepLoad == null) {
+            return;
+        }
+        long[] load = new long[stepLoad.length()];
+        for (int i = 0; i < load.length; i++) {
+            load[i] = stepLoad.getAndSet(i, 0);
+        }
+        updateBias(load);
+    }
+
+    /**
      * DeepSeek-V3's loss-free balancing step: bias_i += gamma * sign(mean load - load_i), so an under-loaded
-     * expert becomes more likely to be picked, then the bias is shifted to zero mean. {@code load} is the
-     * number of slots routed to each expert, summed over all data-parallel workers of one optimizer step.
+     * expert becomes more likely to be picked. The step is then shifted to zero mean (as torchtitan does; the
+     * paper does not): the same shift of every key leaves the chosen experts as they are, and the bias keeps
+     * the mean it started with instead of drifting. {@code load} is the number of slots routed to each expert,
+     * summed over all data-parallel workers and micro-batches of one optimizer step; all zero changes nothing.
      */
     public void updateBias(long[] load) {
         if (bias == null) {
@@ -102,13 +151,14 @@ public final class Router extends Module {
                 + " entries but has " + (load == null ? "none (null)" : load.length));
         }
         double mean = Arrays.stream(load).asDoubleStream().sum() / e;
+        double[] step = new double[e];
+        for (int i = 0; i < e; i++) {
+            step[i] = c.biasUpdateSpeed() * Math.signum(mean - load[i]);
+        }
+        double centre = Arrays.stream(step).sum() / e;
         double[] b = bias.castTo(DataType.DOUBLE).toDoubleVector();
         for (int i = 0; i < e; i++) {
-            b[i] += c.biasUpdateSpeed() * Math.signum(mean - load[i]);
-        }
-        double centre = Arrays.stream(b).sum() / e;
-        for (int i = 0; i < e; i++) {
-            b[i] -= centre;
+            b[i] += step[i] - centre;
         }
         bias.assign(Nd4j.createFromArray(b).castTo(bias.dataType()));
     }

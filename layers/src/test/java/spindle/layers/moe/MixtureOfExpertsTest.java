@@ -136,6 +136,36 @@ class MixtureOfExpertsTest {
     }
 
     @Test
+    void afterOptimizerStepMovesTheBiasByTheTrainingForwardsSinceTheLastStep() {
+        MoeConfig c = MoeConfig.defaults(2, 4, 0, 2, 3).withBiasUpdateSpeed(0.1);
+        MixtureOfExperts moe = MoeFixtures.layer(c, 7);
+        MoeFixtures.setGate(moe, COMPASS);
+        long[] first = moe.forward(tensor(new double[] {3, 0.5, 0.5, 3, 2, 1}, 1, 3, 2)).tokensPerExpert();
+        moe.eval();
+        moe.forward(tensor(new double[] {-3, 0.5}, 1, 1, 2));   // evaluation: not counted
+        moe.train();
+        try (GradMode.Scope off = GradMode.disable()) {
+            moe.forward(tensor(new double[] {0.5, -3}, 1, 1, 2));   // no gradients, so no training step: not counted
+        }
+        long[] second = moe.forward(tensor(new double[] {-3, 0.5}, 1, 1, 2)).tokensPerExpert();
+        assertArrayEquals(new long[] {3, 3, 0, 0}, first);
+        assertArrayEquals(new long[] {0, 1, 1, 0}, second);
+        assertArrayEquals(new long[] {3, 4, 1, 0}, moe.gate().pendingLoad());
+
+        moe.gate().afterOptimizerStep();
+        MixtureOfExperts byHand = MoeFixtures.layer(c, 7);
+        byHand.updateBias(new long[] {3, 4, 1, 0});
+        assertArrayEquals(byHand.gate().bias().toDoubleVector(), moe.gate().bias().toDoubleVector(), 0.0);
+        assertArrayEquals(new long[4], moe.gate().pendingLoad(), "the step's load is cleared");
+        moe.gate().afterOptimizerStep();   // no training forward since the last step: nothing moves
+        assertArrayEquals(byHand.gate().bias().toDoubleVector(), moe.gate().bias().toDoubleVector(), 0.0);
+        MixtureOfExperts plain = MoeFixtures.layer(MoeConfig.defaults(2, 4, 0, 2, 3), 7);
+        plain.forward(tensor(new double[] {3, 0.5}, 1, 1, 2));
+        plain.gate().afterOptimizerStep();   // without loss-free balancing there is nothing to do
+        assertNull(plain.gate().pendingLoad());
+    }
+
+    @Test
     void float32LayerAgreesWithItsFloat64Copy() {
         MoeConfig c = MoeConfig.defaults(6, 6, 1, 2, 4).withScoring(RouterScore.SIGMOID, true, 2.5).withGroups(3, 2)
             .withLosses(0.1, true, 0.01).withCapacityFactor(0.8).withBiasUpdateSpeed(0.01);
