@@ -3,6 +3,7 @@ package spindle.optim;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Tensor;
@@ -28,6 +29,13 @@ public final class Adam extends Optimizer {
     /** Adam (or AdamW, as {@code options} say) over one group holding {@code named}. */
     public Adam(Map<String, Tensor> named, AdamOptions options) {
         this(List.of(ParamGroup.of(named)), options);
+    }
+
+    /** PyTorch's Adam state: both moments, and the running maximum of the second with amsgrad. */
+    @Override
+    protected Set<String> stateKeys(OptimizerOptions options) {
+        return ((AdamOptions) options).amsgrad() ? Set.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+            : Set.of("exp_avg", "exp_avg_sq");
     }
 
     @Override

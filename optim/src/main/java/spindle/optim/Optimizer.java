@@ -8,6 +8,8 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -58,6 +60,12 @@ public abstract class Optimizer {
      * counts this step; {@code grad} has the parameter's shape and dtype and must not be changed.
      */
     protected abstract void update(Tensor param, INDArray grad, ParamState state, OptimizerOptions options);
+
+    /**
+     * The buffers {@link #update} keeps for a parameter that has taken a step under {@code options}, e.g.
+     * "exp_avg" and "exp_avg_sq"; a saved state must hold exactly these, so none is silently restarted at zero.
+     */
+    protected abstract Set<String> stateKeys(OptimizerOptions options);
 
     /** A temporary shaped like {@code like}, reused across parameters and steps; slots 0, 1, ... never overlap. */
     protected final INDArray scratch(int slot, INDArray like) {
@@ -209,9 +217,22 @@ public abstract class Optimizer {
     /**
      * Replaces options, initial lrs, step counts and buffers (copied) with a saved state, so that the next
      * step equals the one an uninterrupted run would take; as in PyTorch the saved hyper-parameters win over
-     * the constructor's. Groups must hold the same names in the same order.
+     * the constructor's. Groups must hold the same names in the same order, and each parameter with a saved
+     * step exactly the buffers of {@link #stateKeys}, in its own shape and dtype; errors name the tensor.
      */
     public final void loadState(OptimizerState saved, Map<String, INDArray> tensors) {
+        load(saved, tensors, false);
+    }
+
+    /**
+     * As {@link #loadState}, but keeps the options and initial lrs this optimizer was built with: a run that
+     * resumes with a changed learning rate or weight decay uses the new values from its next step.
+     */
+    public final void loadStateKeepingOptions(OptimizerState saved, Map<String, INDArray> tensors) {
+        load(saved, tensors, true);
+    }
+
+    private void load(OptimizerState saved, Map<String, INDArray> tensors, boolean keepOptions) {
         if (!kind.equals(saved.optimizer())) {
             throw new IllegalArgumentException(kind + ".loadState: the state was saved by " + saved.optimizer());
         }
@@ -231,14 +252,44 @@ public abstract class Optimizer {
             for (var e : sg.hyperParameters().entrySet()) {
                 o = o.with(e.getKey(), e.getValue());
             }
-            loaded.add(o);
+            loaded.add(keepOptions ? options.get(g) : o);
         }
         Map<String, ParamState> fresh = loadParamStates(saved.steps(), tensors);
+        requireEveryBuffer(fresh, loaded);
         for (int g = 0; g < groups.size(); g++) {
             options.set(g, loaded.get(g));
-            initialLr[g] = saved.groups().get(g).initialLr();
+            if (!keepOptions) {
+                initialLr[g] = saved.groups().get(g).initialLr();
+            }
         }
         states = fresh;
+    }
+
+    /** Each loaded parameter holds exactly the buffers its group's options make {@link #update} keep. */
+    private void requireEveryBuffer(Map<String, ParamState> loaded, List<OptimizerOptions> groupOptions) {
+        for (int g = 0; g < groups.size(); g++) {
+            Set<String> expected = new TreeSet<>(stateKeys(groupOptions.get(g)));
+            for (String name : groups.get(g).keySet()) {
+                ParamState s = loaded.get(name);
+                if (s == null || s.step() == 0) {
+                    continue;   // no step taken yet: its buffers are made on the first one
+                }
+                Set<String> have = new TreeSet<>(s.buffers().keySet());
+                for (String key : expected) {
+                    if (!have.contains(key)) {
+                        throw new IllegalArgumentException(kind + ".loadState: tensor '" + name + "." + key
+                            + "' is missing (the parameter has taken " + s.step() + " steps, so " + kind
+                            + " keeps " + expected + " for it)");
+                    }
+                }
+                for (String key : have) {
+                    if (!expected.contains(key)) {
+                        throw new IllegalArgumentException(kind + ".loadState: tensor '" + name + "." + key
+                            + "' is not a state " + kind + " keeps with these options (it keeps " + expected + ")");
+                    }
+                }
+            }
+        }
     }
 
     private Map<String, ParamState> loadParamStates(Map<String, Long> steps, Map<String, INDArray> tensors) {

@@ -3,6 +3,7 @@ package spindle.optim;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
 
@@ -21,6 +22,11 @@ public final class Sgd extends Optimizer {
     /** SGD over one group holding {@code named}. */
     public Sgd(Map<String, Tensor> named, SgdOptions options) {
         this(List.of(ParamGroup.of(named)), options);
+    }
+
+    @Override
+    protected Set<String> stateKeys(OptimizerOptions options) {
+        return ((SgdOptions) options).momentum() != 0 ? Set.of("momentum_buffer") : Set.of();
     }
 
     @Override

@@ -131,6 +131,43 @@ class StateTest {
             AdamOptions.adamW());
     }
 
+    @Test
+    void loadStateRejectsAMissingOrAnExtraBufferNamingIt() {
+        Problem problem = Problem.create(DataType.DOUBLE);
+        Map<String, Tensor> params = problem.freshParams();
+        var adam = new Adam(groups(params), AdamOptions.adam());
+        runSteps(problem, params, adam, 0, 2);
+        Map<String, INDArray> missing = new LinkedHashMap<>(adam.stateTensors());
+        missing.remove(Problem.WEIGHT + ".exp_avg_sq");
+        assertMessage(() -> adam.loadState(adam.state(), missing),
+            "Adam.loadState: tensor '" + Problem.WEIGHT + ".exp_avg_sq' is missing");
+        Map<String, INDArray> extra = new LinkedHashMap<>(adam.stateTensors());
+        extra.put(Problem.WEIGHT + ".momentum_buffer", adam.stateTensors().get(Problem.WEIGHT + ".exp_avg"));
+        assertMessage(() -> adam.loadState(adam.state(), extra),
+            "tensor '" + Problem.WEIGHT + ".momentum_buffer' is not a state Adam keeps");
+        var sgd = new Sgd(groups(params), SgdOptions.of(0.1).withMomentum(0.9));
+        runSteps(problem, params, sgd, 0, 1);
+        assertMessage(() -> sgd.loadState(sgd.state(), Map.of()), "tensor '" + Problem.WEIGHT + ".momentum_buffer' is missing");
+    }
+
+    @Test
+    void loadStateKeepingOptionsKeepsTheNewLrAndLoadsTheMoments() {
+        Problem problem = Problem.create(DataType.DOUBLE);
+        Map<String, Tensor> params = problem.freshParams();
+        var saved = new Adam(groups(params), AdamOptions.adam().withLr(0.02));
+        runSteps(problem, params, saved, 0, 3);
+        var plain = new Adam(groups(params), AdamOptions.adam().withLr(0.005));
+        plain.loadState(saved.state(), saved.stateTensors());
+        assertEquals(0.02, plain.initialLr(0), "PyTorch's rule: the saved hyper-parameters win");
+        var keeping = new Adam(groups(params), AdamOptions.adam().withLr(0.005));
+        keeping.loadStateKeepingOptions(saved.state(), saved.stateTensors());
+        assertEquals(0.005, keeping.initialLr(0));
+        assertEquals(0.005, keeping.lr(0));
+        assertEquals(0.01, keeping.initialLr(1), "a group's own override stays");
+        assertEquals(saved.state().steps(), keeping.state().steps());
+        assertEquals(saved.stateTensors(), keeping.stateTensors());
+    }
+
     static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {
         var e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(part), e.getMessage());
