@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes;
 
+import static spindle.recipes.config.ConfigKey.Type.BOOL;
 import static spindle.recipes.config.ConfigKey.Type.DOUBLE;
 import static spindle.recipes.config.ConfigKey.Type.INT;
 import static spindle.recipes.config.ConfigKey.Type.STRING;
@@ -29,6 +30,8 @@ import spindle.trainers.ConsoleLogger;
 import spindle.trainers.CsvLogger;
 import spindle.trainers.FitResult;
 import spindle.trainers.LossCurvePlot;
+import spindle.trainers.OutputLock;
+import spindle.trainers.ResumeRules;
 import spindle.trainers.TensorBoardLogger;
 import spindle.trainers.Trainer;
 import spindle.trainers.TrainerOptions;
@@ -40,7 +43,9 @@ import spindle.trainers.TrainerOptions;
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
     description = {"Pretrains a Llama- or DeepSeek-style model on a text (default: the embedded Moby-Dick), byte-level.",
         "%nWrites OUTPUT/checkpoints, OUTPUT/metrics.csv, OUTPUT/tensorboard, OUTPUT/loss.png and OUTPUT/model"
-            + " (config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint."})
+            + " (config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint:"
+            + " lr, schedule, steps and cadences may change, the model, data, seed and batch may not (train.resume=false"
+            + " starts again at step 0). One run at a time per output folder."})
 final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
@@ -57,6 +62,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("train.grad_accum", INT, 1, "micro-batches per step"),
         ConfigKey.of("train.replicas", INT, 2, "data-parallel threads, each on batch/replicas rows (1 = off)"),
         ConfigKey.of("train.seed", INT, 0, "seed of weights and data order"),
+        ConfigKey.of("train.resume", BOOL, true, "continue from the last checkpoint; false deletes them, starts at 0"),
         ConfigKey.of("train.eval_every", INT, 200, "steps between evals (0 = never)"),
         ConfigKey.of("train.eval_batches", INT, 4, "batches per eval"),
         ConfigKey.of("checkpoint.every", INT, 200, "steps between checkpoints"),
@@ -66,6 +72,10 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("generate.max_new_tokens", INT, 200, "length of the final sample (0 = none)"),
         ConfigKey.of("generate.temperature", DOUBLE, 0.8, "sampling temperature (0 = greedy)"),
         ConfigKey.of("generate.top_k", INT, 40, "top-k cut (0 = off)"));
+
+    /** Keys a rerun may not change while it resumes (the rest, lr and schedule included, may). */
+    static final ResumeRules RESUME = ResumeRules.fixed("model.", "data.text", "data.val_fraction", "data.seq",
+        "data.batch", "train.seed", "train.replicas", "train.grad_accum").withFreshStartKey("train.resume");
 
     @Mixin
     private RecipeArgs args = new RecipeArgs();
@@ -87,6 +97,12 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     public Integer call() throws Exception {
         RecipeConfig c = args.load(KEYS);
         Path out = Path.of(c.string("output.dir"));
+        try (OutputLock lock = OutputLock.acquire(out, System.err::println)) {
+            return train(c, out);
+        }
+    }
+
+    private Integer train(RecipeConfig c, Path out) throws Exception {
         var hf = ModelSpecs.resolve(c.string("model.config"));
         var tokenizer = new ByteTokenizer();
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, c.integer("train.seed"));
@@ -117,7 +133,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         var trainer = new Trainer(model, optimizer, schedule, LanguageModeling.objective(model), options)
             .setCheckpointer(new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
                 c.integer("checkpoint.keep_last")))
-            .setConfig(c.values())
+            .setConfig(c.values(), RESUME).setResume(c.bool("train.resume"))
             .addLogger(new ConsoleLogger(System.out))
             .addLogger(new CsvLogger(out))
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
@@ -125,9 +141,12 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         FitResult result = trainer.fit(train, val);
         ModelSpecs.writeConfig(hf, out.resolve("model"));
         StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
-        System.out.printf("final train loss %.4f, eval loss %.4f (unigram entropy of the text %.4f nats/byte)%n",
-            result.losses().isEmpty() ? Double.NaN : result.losses().get(result.losses().size() - 1),
-            result.evalLoss(), Texts.unigramEntropy(split.openTrain()));
+        if (result.losses().isEmpty()) {
+            System.out.printf("no new steps: already at step %d (raise train.steps to train on)%n", result.lastStep());
+        } else {
+            System.out.printf("final train loss %.4f, eval loss %.4f (unigram entropy of the text %.4f nats/byte)%n",
+                result.losses().get(result.losses().size() - 1), result.evalLoss(), Texts.unigramEntropy(split.openTrain()));
+        }
         System.out.println("model written to " + out.resolve("model") + "; TensorBoard: tensorboard --logdir "
             + out.resolve("tensorboard"));
         if (c.integer("generate.max_new_tokens") > 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.trainers;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -8,7 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.GradMode;
 import spindle.data.Safetensors;
+import spindle.layers.Module;
+import spindle.optim.Optimizer;
 import spindle.optim.OptimizerState;
 
 /**
@@ -36,9 +40,14 @@ public record Checkpoint(Path dir, TrainerState state) {
         return Safetensors.read(dir.resolve(Checkpointer.MODEL));
     }
 
-    /** The optimizer's scalar state (groups, hyper-parameters, step counts). */
+    /** The optimizer's scalar state (groups, hyper-parameters, step counts); an unreadable file is named. */
     public OptimizerState optimizerState() throws IOException {
-        return OptimizerState.fromJson(Files.readString(dir.resolve(Checkpointer.OPTIMIZER_JSON)));
+        Path f = dir.resolve(Checkpointer.OPTIMIZER_JSON);
+        try {
+            return OptimizerState.fromJson(Files.readString(f));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        }
     }
 
     /** The optimizer's buffers, "parameter name.state key" to array. */
@@ -46,8 +55,47 @@ public record Checkpoint(Path dir, TrainerState state) {
         return Safetensors.read(dir.resolve(Checkpointer.OPTIMIZER));
     }
 
+    /**
+     * Loads the weights into {@code model} strictly: a missing, unexpected or misshapen tensor (say, after the
+     * model config changed) is an error naming this checkpoint's file, the tensor and both shapes.
+     */
+    public void loadModelInto(Module model) throws IOException {
+        Path f = dir.resolve(Checkpointer.MODEL);
+        Map<String, INDArray> weights = Safetensors.read(f);
+        try (GradMode.Scope off = GradMode.disable()) {   // loading assigns parameters in place
+            model.loadStateDict(weights, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        } finally {
+            weights.values().forEach(INDArray::close);
+        }
+    }
+
+    /**
+     * Loads the optimizer's step counts and buffers, keeping the options {@code optimizer} was built with (so
+     * a resumed run uses the learning rate of its current configuration); a missing, extra or misshapen
+     * tensor is an error naming optimizer.safetensors and the tensor.
+     */
+    public void loadOptimizerInto(Optimizer optimizer) throws IOException {
+        OptimizerState scalars = optimizerState();
+        Path f = dir.resolve(Checkpointer.OPTIMIZER);
+        Map<String, INDArray> tensors = Safetensors.read(f);
+        try {
+            optimizer.loadStateKeepingOptions(scalars, tensors);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        } finally {
+            tensors.values().forEach(INDArray::close);   // the optimizer keeps copies
+        }
+    }
+
     /** config.json: {"trainer": the TrainerOptions, "run": the run's configuration}. */
     public JsonNode config() throws IOException {
-        return new ObjectMapper().readTree(dir.resolve(Checkpointer.CONFIG).toFile());
+        Path f = dir.resolve(Checkpointer.CONFIG);
+        try {
+            return new ObjectMapper().readTree(f.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(f + " is not JSON: " + e.getOriginalMessage(), e);
+        }
     }
 }

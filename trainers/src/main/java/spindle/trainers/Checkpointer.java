@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -25,8 +26,9 @@ import spindle.optim.Optimizer;
 /**
  * Writes checkpoints {@code dir/step-000123/} every N steps and keeps the last few. Each one is written
  * in full into a hidden temporary directory, synced, and then renamed to its final name in one atomic
- * step, so a directory called step-* is always complete: a process killed mid-write leaves only a
- * temporary directory, which the next save removes. A file {@code latest} (also replaced atomically)
+ * step, so a directory called step-* is complete unless someone copied or edited it: a process killed
+ * mid-write leaves only a temporary directory named with its process id, which a later save removes once
+ * that process has ended (never another live run's). A file {@code latest} (also replaced atomically)
  * names the newest one for people and scripts; {@link #latest()} trusts only the directories.
  *
  * <p>A checkpoint holds model.safetensors (the state dict under its Hugging Face keys), optimizer.safetensors
@@ -46,6 +48,7 @@ public final class Checkpointer {
     static final String LATEST = "latest";
     private static final Pattern NAME = Pattern.compile("step-(\\d+)");
     private static final String TEMP_PREFIX = ".tmp-";
+    private static final Pattern TEMP_OWNER = Pattern.compile(Pattern.quote(TEMP_PREFIX) + ".*-(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
@@ -92,7 +95,7 @@ public final class Checkpointer {
         Files.createDirectories(dir);
         removeTemporaries();
         String name = name(state.step());
-        Path tmp = Files.createDirectory(dir.resolve(TEMP_PREFIX + name + "-" + ProcessHandle.current().pid()));
+        Path tmp = Files.createDirectory(temporary(name));
         Safetensors.write(tmp.resolve(MODEL), model.stateDict(), Map.of("format", "pt"));
         pauseIfTesting(state.step());
         Safetensors.write(tmp.resolve(OPTIMIZER), optimizer.stateTensors(), Map.of("format", "pt"));
@@ -102,10 +105,10 @@ public final class Checkpointer {
         sync(tmp);   // Safetensors.write already forced its own files to disk
         Path target = dir.resolve(name);
         if (Files.exists(target)) {   // the same step saved again: move the old one out of the way first
-            Files.move(target, dir.resolve(TEMP_PREFIX + "replaced-" + name), StandardCopyOption.ATOMIC_MOVE);
+            Files.move(target, temporary("replaced-" + name), StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        Path pointer = dir.resolve(TEMP_PREFIX + LATEST);
+        Path pointer = temporary(LATEST);
         writeSynced(pointer, name + "\n");
         Files.move(pointer, dir.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         sync(dir);
@@ -120,14 +123,52 @@ public final class Checkpointer {
         return all.isEmpty() ? Optional.empty() : Optional.of(Checkpoint.open(all.get(all.size() - 1)));
     }
 
+    /**
+     * {@link #latest()}, telling {@code notices} about each step-* directory that lacks trainer_state.json (and
+     * so is skipped, and replaced if a later save reaches its step), and which checkpoint is used instead.
+     */
+    public Optional<Checkpoint> latest(Consumer<String> notices) throws IOException {
+        Optional<Checkpoint> found = latest();
+        for (Path bad : incomplete()) {
+            boolean newest = found.map(c -> stepOf(bad) > c.step()).orElse(true);
+            String instead = !newest ? "" : found.map(c -> "; resuming from the previous complete one, " + c.dir())
+                .orElse("; there is no complete one, so the run starts at step 0");
+            notices.accept("checkpoint " + bad + " is incomplete (it has no " + TRAINER_STATE + ") and is skipped"
+                + instead + "; a save of its step replaces it");
+        }
+        return found;
+    }
+
     /** The complete checkpoint directories, oldest first (by step number). */
     public List<Path> complete() throws IOException {
+        return checkpoints(true);
+    }
+
+    /** Directories named step-* without a trainer_state.json (copied or edited by hand), oldest first. */
+    public List<Path> incomplete() throws IOException {
+        return checkpoints(false);
+    }
+
+    /** Deletes every checkpoint, complete or not, and {@code latest}; returns how many step-* directories went. */
+    public int deleteAll() throws IOException {
+        List<Path> all = new ArrayList<>(complete());
+        all.addAll(incomplete());
+        for (Path p : all) {
+            Path doomed = temporary("deleted-" + p.getFileName());
+            Files.move(p, doomed, StandardCopyOption.ATOMIC_MOVE);
+            deleteTree(doomed);
+        }
+        Files.deleteIfExists(dir.resolve(LATEST));
+        return all.size();
+    }
+
+    private List<Path> checkpoints(boolean complete) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
-                .filter(p -> Files.isRegularFile(p.resolve(TRAINER_STATE)))
+                .filter(p -> Files.isRegularFile(p.resolve(TRAINER_STATE)) == complete)
                 .sorted(Comparator.comparingLong(Checkpointer::stepOf))
                 .toList();
         }
@@ -140,21 +181,39 @@ public final class Checkpointer {
         List<Path> all = complete();
         for (Path old : all.subList(0, Math.max(0, all.size() - keepLast))) {
             // Renamed first so that a crash mid-delete never leaves a partial step-* directory.
-            Path doomed = dir.resolve(TEMP_PREFIX + "pruned-" + old.getFileName());
+            Path doomed = temporary("pruned-" + old.getFileName());
             Files.move(old, doomed, StandardCopyOption.ATOMIC_MOVE);
             deleteTree(doomed);
         }
     }
 
-    /** Deletes what interrupted saves and prunes left behind (they are never complete checkpoints). */
+    /** A temporary name in {@code dir} that ends with this process's id, e.g. ".tmp-step-000015-4242". */
+    private Path temporary(String what) {
+        return dir.resolve(TEMP_PREFIX + what + "-" + ProcessHandle.current().pid());
+    }
+
+    /**
+     * Deletes what this process's interrupted saves and prunes left behind, and what ended processes left
+     * (a kill -9); the temporaries of a run still going in the same directory are not touched.
+     */
     private void removeTemporaries() throws IOException {
         List<Path> temps;
         try (Stream<Path> entries = Files.list(dir)) {
-            temps = entries.filter(p -> p.getFileName().toString().startsWith(TEMP_PREFIX)).toList();
+            temps = entries.filter(p -> ownerHasEnded(p.getFileName().toString())).toList();
         }
         for (Path t : temps) {
             deleteTree(t);
         }
+    }
+
+    /** True for a temporary name whose trailing process id is this process or one that no longer runs. */
+    private static boolean ownerHasEnded(String name) {
+        Matcher m = TEMP_OWNER.matcher(name);
+        if (!m.matches()) {
+            return false;
+        }
+        long pid = Long.parseLong(m.group(1));
+        return pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
     }
 
     private static long stepOf(Path p) {
@@ -162,7 +221,7 @@ public final class Checkpointer {
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }

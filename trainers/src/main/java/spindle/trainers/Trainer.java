@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
@@ -46,6 +47,9 @@ public final class Trainer {
     private final List<Callback> callbacks = new ArrayList<>();
     private Checkpointer checkpointer;
     private Map<String, Object> config = Map.of();
+    private ResumeRules resumeRules;   // null: the configuration is not compared on resume
+    private boolean resume = true;
+    private Consumer<String> notices = System.err::println;
     private AnomalyDetector anomaly = AnomalyDetector.NONE;
     private TrainingRandom random = new TrainingRandom(0);
     private long step;
@@ -87,6 +91,27 @@ public final class Trainer {
     }
 
     /**
+     * As {@link #setConfig(Map)}; on resume the configuration is compared with the checkpoint's under
+     * {@code rules}: a changed fixed key stops the run with an error, other changes are reported and used.
+     */
+    public Trainer setConfig(Map<String, Object> runConfig, ResumeRules rules) {
+        this.resumeRules = Objects.requireNonNull(rules, "rules");
+        return setConfig(runConfig);
+    }
+
+    /** With false, {@link #fit} deletes the checkpointer's checkpoints and starts at step 0 (default: true, resume). */
+    public Trainer setResume(boolean resumeFromCheckpoint) {
+        this.resume = resumeFromCheckpoint;
+        return this;
+    }
+
+    /** Where one-line notices go (what a resume changed, skipped checkpoints); System.err by default. */
+    public Trainer setNotices(Consumer<String> sink) {
+        this.notices = Objects.requireNonNull(sink, "sink");
+        return this;
+    }
+
+    /**
      * The randomness the objective draws from (dropout seeds); the trainer saves and restores its position
      * so a resumed run draws the same numbers. Without one, an unused source with seed 0 is saved.
      */
@@ -112,11 +137,12 @@ public final class Trainer {
      */
     public FitResult fit(DataLoader train, DataLoader eval) throws IOException {
         Objects.requireNonNull(train, "train");
-        if (checkpointer != null) {
-            Optional<Checkpoint> last = checkpointer.latest();
-            if (last.isPresent()) {
-                resumeFrom(last.get(), train);
-            }
+        if (checkpointer != null && !resume && checkpointer.deleteAll() > 0) {
+            notices.accept("starting at step 0: deleted the checkpoints in " + checkpointer.dir());
+        }
+        Optional<Checkpoint> last = checkpointer == null ? Optional.empty() : checkpointer.latest(notices);
+        if (last.isPresent()) {
+            resumeFrom(last.get(), train);
         }
         long first = step;
         long lastSaved = first;
@@ -254,16 +280,22 @@ public final class Trainer {
         return loss;
     }
 
-    /** Restores model, optimizer, schedule position, data position and randomness from {@code c}. */
+    /**
+     * Restores model, optimizer state, data position and randomness from {@code c}, after comparing the
+     * configuration with its own (see {@link #setConfig(Map, ResumeRules)}). The optimizer keeps the options
+     * it was built with, so a rerun with a lower lr trains with it; the schedule continues at the step.
+     */
     public void resumeFrom(Checkpoint c, DataLoader train) throws IOException {
-        try (GradMode.Scope off = GradMode.disable()) {   // loading assigns parameters in place
-            model.loadStateDict(c.modelState(), true);
+        if (resumeRules != null) {
+            resumeRules.compare(config, c.config().get("run"), c.dir()).forEach(notices);
         }
-        optimizer.loadState(c.optimizerState(), c.optimizerTensors());
+        c.loadModelInto(model);
+        c.loadOptimizerInto(optimizer);
         TrainerState s = c.state();
         train.restore(s.data());
         random.restore(s.rngSeed(), s.rngDraws());
         step = s.step();
+        notices.accept("resuming from " + c.dir() + " at step " + step);
     }
 
     private void save(DataLoader train) throws IOException {

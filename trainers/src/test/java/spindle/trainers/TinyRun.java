@@ -30,6 +30,8 @@ import spindle.optim.ParamGroups;
 final class TinyRun {
     static final int FEATURES = 8;
     static final int CLASSES = 4;
+    static final double LR = 2e-2;
+    static final LrSchedule SCHEDULE = LrSchedule.warmupCosine(5, 40, 0.1);
 
     /** fc1 -> tanh -> dropout -> fc2; names as a Hugging Face MLP would have them. */
     static final class Mlp extends Module {
@@ -106,15 +108,20 @@ final class TinyRun {
     }
 
     TinyRun(TrainerOptions options, Path checkpoints, long every, int keepLast) {
+        this(options, checkpoints, every, keepLast, LR);
+    }
+
+    /** A run whose AdamW has peak learning rate {@code lr} (the others use {@link #LR}). */
+    TinyRun(TrainerOptions options, Path checkpoints, long every, int keepLast, double lr) {
         var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.1),
-            AdamOptions.adamW().withLr(2e-2));
+            AdamOptions.adamW().withLr(lr));
         Objective objective = batch -> {
             Tensor h = Activations.tanh(model.fc1.forward(Tensor.of(batch.inputs())));
             h = Activations.dropout(h, 0.1, model.isTraining(), model.isTraining() ? random.nextSeed() : 0);
             Tensor logits = model.fc2.forward(h);
             return StepLoss.of(Losses.crossEntropy(logits, Tensor.of(batch.targets())));
         };
-        trainer = new Trainer(model, optimizer, LrSchedule.warmupCosine(5, 40, 0.1), objective, options)
+        trainer = new Trainer(model, optimizer, SCHEDULE, objective, options)
             .setRandom(random);
         if (checkpoints != null) {
             trainer.setCheckpointer(new Checkpointer(checkpoints, every, keepLast));
