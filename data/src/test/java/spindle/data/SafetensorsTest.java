@@ -31,7 +31,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import spindle.autograd.PyTorch;
+import spindle.testing.PyTorch;
 
 /** Round trips, files written by PyTorch in every readable dtype, and malformed headers. */
 class SafetensorsTest {

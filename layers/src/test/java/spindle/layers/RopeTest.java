@@ -22,9 +22,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.GradCase;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.RopeLayout;
+import spindle.testing.PyTorch;
 
 /** Rope's tables against the formula and torch_ref, positions from startPos, and its argument errors. */
 public class RopeTest {

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import spindle.autograd.PyTorch;
+import spindle.testing.PyTorch;
 
 /** TorchFloat32Trig against torch's float32 cos/sin bit for bit (RoPE tables, random angles), and its limits. */
 class TorchFloat32TrigTest {

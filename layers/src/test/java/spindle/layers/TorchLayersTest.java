@@ -23,8 +23,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
+import spindle.testing.PyTorch;
 
 /**
  * Outputs and gradients (of sum(y * dy), for the input and every parameter) of the basic layers equal those

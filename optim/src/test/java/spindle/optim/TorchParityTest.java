@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
+import spindle.testing.PyTorch;
 
 /**
  * 100 steps of each optimizer on {@link Problem} equal PyTorch's trajectory, which optimizer_ref.py

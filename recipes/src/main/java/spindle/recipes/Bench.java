@@ -10,7 +10,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import spindle.autograd.PyTorch;
 
 /**
  * {@code spindle bench}: times the training step of {@code torch_ref.py bench} on the same config and prints
@@ -85,7 +84,7 @@ final class Bench implements Callable<Integer> {
 
     /** Runs torch_ref.py bench on the same config, prints its JSON line and returns its tokens/s. */
     private double pytorchTokensPerSecond() throws Exception {
-        String line = PyTorch.run(torchRefScript(), 1800, "bench", config.toString()).strip();
+        String line = TorchReference.run(torchRefScript(), 1800, "bench", config.toString()).strip();
         System.out.println(line);
         return JsonNumbers.require(line, "tokens_per_s", "the output of torch_ref.py bench");
     }

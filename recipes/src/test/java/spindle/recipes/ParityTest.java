@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import spindle.autograd.PyTorch;
+import spindle.testing.PyTorch;
 
 /**
  * {@code spindle parity} on fixtures PyTorch exports in this run ({@code torch_ref.py export}): the two shared

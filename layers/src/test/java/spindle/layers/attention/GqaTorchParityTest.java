@@ -17,12 +17,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
 import spindle.autograd.ops.Reductions;
 import spindle.layers.Rope;
 import spindle.layers.RopeTest;
+import spindle.testing.PyTorch;
 
 /**
  * MultiHeadAttention against torch_ref.py's GQAttention in float64: the output and every gradient agree within

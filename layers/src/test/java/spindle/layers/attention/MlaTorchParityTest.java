@@ -20,12 +20,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Elementwise;
 import spindle.autograd.ops.Reductions;
 import spindle.layers.Rope;
 import spindle.layers.RopeTest;
+import spindle.testing.PyTorch;
 
 /**
  * The float64 training forward and its gradients equal torch_ref.py's MLAttention (shared/bench, found by

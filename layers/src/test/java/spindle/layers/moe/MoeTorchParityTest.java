@@ -24,8 +24,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import spindle.autograd.PyTorch;
 import spindle.autograd.Tensor;
+import spindle.testing.PyTorch;
 
 /**
  * Output, balance loss, routed counts and gradients (of sum(y * dy) + loss, for x and every parameter) equal

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.autograd;
+package spindle.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ public final class PyTorch {
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                 boolean done = probe.waitFor(60, TimeUnit.SECONDS);
                 missing = done && probe.exitValue() == 0 ? Optional.empty()
-                    : Optional.of(PYTHON + " cannot import torch (install it with ../shared/bench/setup-torch.sh)");
+                    : Optional.of(PYTHON + " cannot import torch (install Debian's python3-torch, as .ci/run does)");
             } catch (IOException e) {
                 missing = Optional.of(PYTHON + " cannot be run: " + e.getMessage());
             } catch (InterruptedException e) {
@@ -53,8 +53,12 @@ public final class PyTorch {
      * @throws IllegalStateException naming what is missing, when SPINDLE_REQUIRE_TORCH=1
      */
     public static Optional<String> unavailable(String alsoMissing) {
-        Optional<String> why = alsoMissing != null ? Optional.of(alsoMissing) : missing();
-        if (why.isPresent() && required()) {
+        return skipOrFail(alsoMissing != null ? Optional.of(alsoMissing) : missing(), required());
+    }
+
+    /** The rule of {@link #unavailable}: {@code why} is returned for the test to skip, or thrown when {@code required}. */
+    static Optional<String> skipOrFail(Optional<String> why, boolean required) {
+        if (why.isPresent() && required) {
             throw new IllegalStateException("SPINDLE_REQUIRE_TORCH=1 but " + why.get());
         }
         return why;
