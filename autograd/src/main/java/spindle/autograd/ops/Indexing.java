@@ -8,7 +8,6 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.custom.Triu;
 import org.nd4j.linalg.api.ops.impl.transforms.comparison.CompareAndReplace;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.indexing.conditions.Conditions;
@@ -165,7 +164,7 @@ public final class Indexing {
     /**
      * x with {@code value} wherever the BOOL {@code mask} (broadcast to x's shape) is true, as
      * {@code torch.masked_fill}; e.g. scores with -inf at future keys. d/dx = g where mask is false, else 0.
-     * Adding {@link #causalMask} to the scores does the same for finite scores with one broadcast add.
+     * Adding an additive mask (0 to keep, -inf to hide) to the scores does the same for finite scores.
      */
     public static Tensor maskedFill(Tensor x, Tensor mask, double value) {
         checkBool("maskedFill", "mask", mask);
@@ -193,27 +192,6 @@ public final class Indexing {
         }
         INDArray out = Nd4j.exec(new Triu(x.value(), diagonal))[0];
         return Tape.record("triu", out, g -> g.add(0, Nd4j.exec(new Triu(g.out(), diagonal))[0]), x);
-    }
-
-    /**
-     * Additive causal mask [T, T] of {@code dtype}: 0 where key j <= query i and -inf where j > i, to add to
-     * attention scores before softmax (PyTorch's float attn_mask convention). No gradient.
-     */
-    public static Tensor causalMask(long t, DataType dtype) {
-        INDArray future = Nd4j.exec(new Triu(Nd4j.ones(dtype, t, t), 1))[0];   // 1 above the diagonal
-        BooleanIndexing.replaceWhere(future, Double.NEGATIVE_INFINITY, Conditions.greaterThan(0));
-        return Tensor.of(future);
-    }
-
-    /**
-     * BOOL causal mask [T, T], true where key j > query i (the future a query must not see): the mask
-     * {@link #maskedFill} takes, as in {@code scores.masked_fill(futureMask(T), -inf)}. No gradient.
-     */
-    public static Tensor futureMask(long t) {
-        INDArray ones = Nd4j.exec(new Triu(Nd4j.ones(DataType.FLOAT, t, t), 1))[0];
-        INDArray mask = ones.castTo(DataType.BOOL);
-        Memory.release(ones);
-        return Tensor.of(mask);
     }
 
     /**

@@ -8,9 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Named.named;
 import static spindle.autograd.GradCase.shape;
 import static spindle.autograd.ops.Elementwise.add;
-import static spindle.autograd.ops.Indexing.causalMask;
 import static spindle.autograd.ops.Indexing.embedding;
-import static spindle.autograd.ops.Indexing.futureMask;
 import static spindle.autograd.ops.Indexing.gather;
 import static spindle.autograd.ops.Indexing.indexSelect;
 import static spindle.autograd.ops.Indexing.maskedFill;
@@ -273,6 +271,16 @@ class IndexingGradTest {
             "[3, 4]");
         assertMessage(() -> maskedFill(x, Tensor.of(Nd4j.ones(DataType.BOOL, 3)), 0), "maskedFill", "[3]", "[3, 4]");
         assertMessage(() -> triu(Tensor.of(Nd4j.zeros(DataType.DOUBLE, 4)), 0), "triu", "rank", "[4]");
+    }
+
+    /** Additive causal mask [T, T] (0 where key j <= query i, -inf after), the one attention adds to its scores. */
+    private static Tensor causalMask(long t, DataType dtype) {
+        return Tensor.of(AttentionMasks.buildCausalMask(t, t, dtype).reshape(t, t));
+    }
+
+    /** BOOL [T, T], true where key j > query i: the future a query must not see, as maskedFill takes it. */
+    private static Tensor futureMask(long t) {
+        return Tensor.of(AttentionMasks.buildCausalMask(t, t, DataType.DOUBLE).reshape(t, t).lt(0));
     }
 
     private static Tensor ids(long... v) {
