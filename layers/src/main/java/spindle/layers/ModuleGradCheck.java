@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.FlatIndex;
 import spindle.autograd.GradCheckOptions;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
@@ -24,8 +25,19 @@ public final class ModuleGradCheck {
         assertMatches(module, scalarLoss, GradCheckOptions.defaults());
     }
 
-    /** Throws an AssertionError naming the parameter, the element and both values of the worst mismatch. */
+    /**
+     * Throws an AssertionError with {@link ModuleGradCheckResult#message()}, naming the parameter, the element,
+     * both values and |diff| of the worst mismatch, when any checked element fails (a NaN fails).
+     */
     public static void assertMatches(Module module, Supplier<Tensor> scalarLoss, GradCheckOptions options) {
+        ModuleGradCheckResult r = check(module, scalarLoss, options);
+        if (!r.passed()) {
+            throw new AssertionError(r.message());
+        }
+    }
+
+    /** Checks every trainable parameter and returns the counts and the worst element; leaves the grads zeroed. */
+    public static ModuleGradCheckResult check(Module module, Supplier<Tensor> scalarLoss, GradCheckOptions options) {
         Map<String, Tensor> params = module.trainableParameters();
         params.forEach((name, p) -> {
             if (p.dtype() != DataType.DOUBLE) {
@@ -42,7 +54,7 @@ public final class ModuleGradCheck {
         loss.backward();
         loss.close();
         SplittableRandom rng = new SplittableRandom(options.seed());
-        int checked = 0;
+        Worst worst = new Worst(options);
         try (GradMode.Scope off = GradMode.disable()) {
             for (Map.Entry<String, Tensor> e : params.entrySet()) {
                 INDArray value = e.getValue().value();
@@ -50,21 +62,15 @@ public final class ModuleGradCheck {
                 for (long i : elements(value.length(), options, rng)) {
                     double analytic = grad == null ? 0 : grad.getDouble(i);
                     double numeric = centralDifference(value, i, scalarLoss, options.eps());
-                    checked++;
-                    if (Math.abs(analytic - numeric) > options.atol() + options.rtol() * Math.abs(numeric)) {
-                        throw new AssertionError("d loss / d " + e.getKey() + " (shape "
-                            + java.util.Arrays.toString(value.shape()) + ") at flat index " + i + ": analytic "
-                            + analytic + ", numeric " + numeric + ", |diff| " + Math.abs(analytic - numeric)
-                            + " > atol " + options.atol() + " + rtol " + options.rtol() + " * |numeric|"
-                            + (grad == null ? " (backward left no gradient)" : ""));
-                    }
+                    worst.offer(e.getKey(), value.shape(), i, analytic, numeric, grad == null);
                 }
             }
         }
-        if (checked == 0) {
+        if (worst.checked == 0) {
             throw new IllegalArgumentException("ModuleGradCheck: the module has no trainable parameters");
         }
         module.zeroGrad();
+        return worst.result();
     }
 
     private static long[] elements(long n, GradCheckOptions options, SplittableRandom rng) {
@@ -87,6 +93,49 @@ public final class ModuleGradCheck {
     private static double evaluate(Supplier<Tensor> loss) {
         try (Tensor l = loss.get()) {
             return l.item();
+        }
+    }
+
+    /** Tracks the element whose error most exceeds (or comes closest to) its tolerance; NaN counts as infinite. */
+    private static final class Worst {
+        private final GradCheckOptions options;
+        private int checked;
+        private int failed;
+        private double worstExcess = Double.NEGATIVE_INFINITY;
+        private String parameter = "";
+        private long[] shape = new long[0];
+        private long element;
+        private double analytic;
+        private double numeric;
+        private boolean noGradient;
+
+        Worst(GradCheckOptions options) {
+            this.options = options;
+        }
+
+        void offer(String name, long[] paramShape, long e, double a, double n, boolean noGrad) {
+            double excess = Math.abs(a - n) - (options.atol() + options.rtol() * Math.abs(n));
+            if (Double.isNaN(excess)) {
+                excess = Double.POSITIVE_INFINITY;
+            }
+            checked++;
+            if (!(excess <= 0)) {
+                failed++;
+            }
+            if (checked == 1 || excess > worstExcess) {
+                worstExcess = excess;
+                parameter = name;
+                shape = paramShape;
+                element = e;
+                analytic = a;
+                numeric = n;
+                noGradient = noGrad;
+            }
+        }
+
+        ModuleGradCheckResult result() {
+            return new ModuleGradCheckResult(checked, failed, parameter, FlatIndex.unravel(element, shape), shape,
+                analytic, numeric, noGradient, options);
         }
     }
 }

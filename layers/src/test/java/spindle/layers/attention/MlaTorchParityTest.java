@@ -92,7 +92,7 @@ class MlaTorchParityTest {
         assertEquals(expected.size(), got.length, what + ": element count");
         for (int i = 0; i < got.length; i++) {
             double want = expected.get(i).asDouble();
-            if (Math.abs(want - got[i]) > 1e-12 * Math.max(1, Math.abs(want))) {
+            if (!(Math.abs(want - got[i]) <= 1e-12 * Math.max(1, Math.abs(want)))) {   // a NaN fails
                 fail(what + " at flat index " + i + ": torch " + want + ", spindle " + got[i]);
             }
         }

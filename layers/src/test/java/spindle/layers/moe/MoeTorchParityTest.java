@@ -144,7 +144,7 @@ class MoeTorchParityTest {
         double[] got = actual.reshape(actual.length()).toDoubleVector();
         assertEquals(expected.length, got.length, what + ": length");
         for (int i = 0; i < got.length; i++) {
-            if (Math.abs(got[i] - expected[i]) > 1e-12 * Math.max(1, Math.abs(expected[i]))) {
+            if (!(Math.abs(got[i] - expected[i]) <= 1e-12 * Math.max(1, Math.abs(expected[i])))) {   // a NaN fails
                 fail(what + " at flat index " + i + ": Spindle " + got[i] + ", PyTorch " + expected[i]);
             }
         }
