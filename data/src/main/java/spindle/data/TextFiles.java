@@ -16,7 +16,8 @@ import java.util.List;
 
 /**
  * Strict UTF-8 reading of text inputs: a byte sequence that is not UTF-8 (a Latin-1 or UTF-16 file,
- * say) is an error naming the file, line and byte, never silently replaced by U+FFFD.
+ * say) is an error naming the file, line and byte (and the byte's offset in the file, as hexdump shows it),
+ * never silently replaced by U+FFFD.
  */
 public final class TextFiles {
     private TextFiles() {
@@ -100,8 +101,9 @@ public final class TextFiles {
         }
         String hint = looksLikeUtf16(bytes) ? "; the file looks like UTF-16, save it as UTF-8"
             : "; save the file as UTF-8 (it may be Latin-1 or Windows-1252)";
-        return new DataFileException(source, line, String.format("not valid UTF-8: byte 0x%02X at byte %d of the line%s",
-            bytes[at] & 0xff, at - lineStart + 1, hint));
+        return new DataFileException(source, line, String.format(
+            "not valid UTF-8: byte 0x%02X at byte %d of the line (file offset %d)%s",
+            bytes[at] & 0xff, at - lineStart + 1, at, hint));
     }
 
     private static boolean looksLikeUtf16(byte[] b) {

@@ -51,7 +51,7 @@ class TextCorpusTest {
         Path f = dir.resolve("latin1.txt");
         Files.write(f, "line one\nline two\ncaf\u00e9 au lait\n".getBytes(StandardCharsets.ISO_8859_1));
         var e = assertThrows(DataFileException.class, () -> TextCorpus.encode(f, new ByteTokenizer()));
-        assertEquals(f + ":3: not valid UTF-8: byte 0xE9 at byte 4 of the line; save the file as UTF-8"
+        assertEquals(f + ":3: not valid UTF-8: byte 0xE9 at byte 4 of the line (file offset 21); save the file as UTF-8"
             + " (it may be Latin-1 or Windows-1252)", e.getMessage());
         Path u16 = dir.resolve("utf16.txt");
         Files.write(u16, "hi\n".getBytes(StandardCharsets.UTF_16LE));

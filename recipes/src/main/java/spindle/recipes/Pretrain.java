@@ -12,8 +12,6 @@ import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import spindle.data.DataLoader;
-import spindle.data.LoaderOptions;
 import spindle.data.TextCorpus;
 import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.StateFiles;
@@ -50,28 +48,28 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
         ConfigKey.of("data.text", STRING, "moby-dick", "'moby-dick' (embedded) or a UTF-8 text file"),
-        ConfigKey.of("data.seq", INT, 128, "tokens per training sequence"),
-        ConfigKey.of("data.batch", INT, 16, "sequences per batch"),
-        ConfigKey.of("data.val_fraction", DOUBLE, 0.05, "share of the text held out for eval"),
-        ConfigKey.of("train.steps", INT, 800, "optimizer steps"),
-        ConfigKey.of("train.lr", DOUBLE, 3e-3, "peak learning rate"),
-        ConfigKey.of("train.min_lr_ratio", DOUBLE, 0.1, "cosine floor as a share of lr"),
-        ConfigKey.of("train.warmup", INT, 30, "linear warmup steps"),
-        ConfigKey.of("train.weight_decay", DOUBLE, 0.1, "AdamW decay of matrices (rank >= 2)"),
-        ConfigKey.of("train.grad_clip", DOUBLE, 1.0, "global gradient-norm clip (0 = off)"),
-        ConfigKey.of("train.grad_accum", INT, 1, "micro-batches per step"),
-        ConfigKey.of("train.replicas", INT, 2, "data-parallel threads, each on batch/replicas rows (1 = off)"),
+        ConfigKey.of("data.seq", INT, 128, "tokens per training sequence, up to max_position_embeddings").atLeast(1),
+        ConfigKey.of("data.batch", INT, 16, "sequences per batch").atLeast(1),
+        ConfigKey.of("data.val_fraction", DOUBLE, 0.05, "share of the text held out for eval").above(0).below(1),
+        ConfigKey.of("train.steps", INT, 800, "optimizer steps").atLeast(1),
+        ConfigKey.of("train.lr", DOUBLE, 3e-3, "peak learning rate").above(0),
+        ConfigKey.of("train.min_lr_ratio", DOUBLE, 0.1, "cosine floor as a share of lr").atLeast(0).atMost(1),
+        ConfigKey.of("train.warmup", INT, 30, "linear warmup steps").atLeast(0),
+        ConfigKey.of("train.weight_decay", DOUBLE, 0.1, "AdamW decay of matrices (rank >= 2)").atLeast(0),
+        ConfigKey.of("train.grad_clip", DOUBLE, 1.0, "global gradient-norm clip (0 = off)").atLeast(0),
+        ConfigKey.of("train.grad_accum", INT, 1, "micro-batches per step").atLeast(1),
+        ConfigKey.of("train.replicas", INT, 2, "data-parallel threads, each on batch/replicas rows (1 = off)").atLeast(1),
         ConfigKey.of("train.seed", INT, 0, "seed of weights and data order"),
         ConfigKey.of("train.resume", BOOL, true, "continue from the last checkpoint; false deletes them, starts at 0"),
-        ConfigKey.of("train.eval_every", INT, 200, "steps between evals (0 = never)"),
-        ConfigKey.of("train.eval_batches", INT, 4, "batches per eval"),
-        ConfigKey.of("checkpoint.every", INT, 200, "steps between checkpoints"),
-        ConfigKey.of("checkpoint.keep_last", INT, 2, "checkpoints kept"),
+        ConfigKey.of("train.eval_every", INT, 200, "steps between evals (0 = never)").atLeast(0),
+        ConfigKey.of("train.eval_batches", INT, 4, "batches per eval").atLeast(1),
+        ConfigKey.of("checkpoint.every", INT, 200, "steps between checkpoints (0 = only at the end)").atLeast(0),
+        ConfigKey.of("checkpoint.keep_last", INT, 2, "checkpoints kept (0 = all)").atLeast(0),
         ConfigKey.of("output.dir", STRING, "runs/pretrain", "where everything is written"),
         ConfigKey.of("generate.prompt", STRING, "Call me Ishmael. ", "prompt of the final sample"),
-        ConfigKey.of("generate.max_new_tokens", INT, 200, "length of the final sample (0 = none)"),
-        ConfigKey.of("generate.temperature", DOUBLE, 0.8, "sampling temperature (0 = greedy)"),
-        ConfigKey.of("generate.top_k", INT, 40, "top-k cut (0 = off)"));
+        ConfigKey.of("generate.max_new_tokens", INT, 200, "length of the final sample (0 = none)").atLeast(0),
+        ConfigKey.of("generate.temperature", DOUBLE, 0.8, "sampling temperature (0 = greedy)").atLeast(0),
+        ConfigKey.of("generate.top_k", INT, 40, "top-k cut (0 = off)").atLeast(0));
 
     /** Keys a rerun may not change while it resumes (the rest, lr and schedule included, may). */
     static final ResumeRules RESUME = ResumeRules.fixed("model.", "data.text", "data.val_fraction", "data.seq",
@@ -83,14 +81,6 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     @Override
     public List<ConfigKey> keys() {
         return KEYS;
-    }
-
-    private static int replicas(RecipeConfig c) {
-        int n = c.integer("train.replicas");
-        if (n < 1) {
-            throw new IllegalArgumentException("train.replicas must be >= 1 (1 = no data parallelism), got " + n);
-        }
-        return n;
     }
 
     @Override
@@ -112,16 +102,14 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         }
         var split = TextCorpus.prepare(Texts.source(c.string("data.text")), Texts.read(c.string("data.text")), tokenizer,
             out.resolve("data"), c.real("data.val_fraction"));
-        int seq = c.integer("data.seq");
+        var data = TextLoaders.of(c, split, hf);
         int batch = c.integer("data.batch");
-        var train = new DataLoader(split.openTrain().windows(seq), LoaderOptions.of(batch).shuffled(c.integer("train.seed")).dropLast());
-        var val = new DataLoader(split.openVal().windows(seq), LoaderOptions.of(batch).shuffled(1).dropLast());
         var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
             AdamOptions.adamW().withLr(c.real("train.lr")));
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
-            .withReplicas(Math.min(replicas(c), batch));   // a replica needs a row
+            .withReplicas(Math.min(c.integer("train.replicas"), batch));   // a replica needs a row
         int warmup = c.integer("train.warmup");
         if (warmup > steps) {
             throw new IllegalArgumentException("train.warmup (" + warmup + ") is more than train.steps (" + steps
@@ -138,7 +126,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             .addLogger(new CsvLogger(out))
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
             .addLogger(new LossCurvePlot(out.resolve("loss.png")));
-        FitResult result = trainer.fit(train, val);
+        FitResult result = trainer.fit(data.train(), data.val());
         ModelSpecs.writeConfig(hf, out.resolve("model"));
         StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
         if (result.losses().isEmpty()) {

@@ -2,10 +2,10 @@
 package spindle.recipes;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import spindle.data.EmbeddedData;
+import spindle.data.TextFiles;
 import spindle.data.TokenFile;
 
 /** The text a recipe trains on: "moby-dick" (shipped with Spindle) or a UTF-8 file. */
@@ -24,7 +24,7 @@ final class Texts {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("data.text '" + spec + "' is neither 'moby-dick' nor an existing text file");
         }
-        return Files.readString(file, StandardCharsets.UTF_8);
+        return TextFiles.read(file);   // strict: a binary or Latin-1 file names its first bad byte
     }
 
     /** Entropy in nats of the token frequencies: the loss of the best model that ignores context. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -18,8 +19,8 @@ import java.util.Map;
 
 /**
  * A recipe's validated configuration: the declared keys' defaults, overlaid by a YAML file (nested sections
- * become dotted keys), overlaid by {@code key=value} overrides. An unknown key or a value of the wrong type is
- * an error that names the key and where it came from.
+ * become dotted keys), overlaid by {@code key=value} overrides. An unknown key, a value of the wrong type or out of
+ * the key's {@link Bounds}, and a YAML syntax error are errors that name the key or file and where it came from.
  */
 public final class RecipeConfig {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -40,9 +41,7 @@ public final class RecipeConfig {
             if (!Files.isRegularFile(yaml)) {
                 throw new IllegalArgumentException("config file " + yaml + " does not exist");
             }
-            try (InputStream in = Files.newInputStream(yaml)) {
-                config.overlay(YAML.readTree(in), "", yaml.toString());
-            }
+            config.overlay(parse(yaml), "", yaml.toString());
         }
         for (String o : overrides) {
             int eq = o.indexOf('=');
@@ -50,11 +49,25 @@ public final class RecipeConfig {
                 throw new IllegalArgumentException("override '" + o + "' must have the form key=value");
             }
             String key = o.substring(0, eq).trim();
-            config.set(key, YAML.readTree(o.substring(eq + 1).isBlank() ? "null" : o.substring(eq + 1)),
-                "the command line");
+            String value = o.substring(eq + 1);
+            JsonNode node;
+            try {
+                node = YAML.readTree(value.isBlank() ? "null" : value);
+            } catch (JsonProcessingException e) {
+                throw YamlSyntax.error("override '" + o + "'", e);
+            }
+            config.set(key, node, "the command line");
         }
         config.checkRequired();
         return config;
+    }
+
+    private static JsonNode parse(Path yaml) throws IOException {
+        try (InputStream in = Files.newInputStream(yaml)) {
+            return YAML.readTree(in);
+        } catch (JsonProcessingException e) {
+            throw YamlSyntax.error("config file " + yaml, e);
+        }
     }
 
     private void overlay(JsonNode node, String prefix, String source) {
@@ -79,10 +92,15 @@ public final class RecipeConfig {
     private void set(String key, JsonNode value, String source) {
         ConfigKey k = keys.get(key);
         if (k == null) {
-            throw new IllegalArgumentException("unknown config key '" + key + "' in " + source + closest(key)
-                + "; run with --help for the keys");
+            throw new IllegalArgumentException("unknown config key '" + key + "' in " + source
+                + KeySuggestions.forUnknown(key, keys.keySet()) + "; run with --help for the keys");
         }
-        values.put(key, convert(k, value, source));
+        Object converted = convert(k, value, source);
+        if (converted instanceof Number n && !k.bounds().contains(n.doubleValue())) {
+            throw new IllegalArgumentException("config key '" + key + "' in " + source + " must be "
+                + k.bounds().describe() + " but is " + value);
+        }
+        values.put(key, converted);
     }
 
     private static Object convert(ConfigKey k, JsonNode v, String source) {
@@ -152,36 +170,6 @@ public final class RecipeConfig {
         };
     }
 
-    private String closest(String key) {
-        String best = null;
-        int bestDistance = 4;
-        for (String candidate : keys.keySet()) {
-            int d = editDistance(key, candidate);
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = candidate;
-            }
-        }
-        return best == null ? "" : " (did you mean '" + best + "'?)";
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            int[] cur = new int[b.length() + 1];
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-            }
-            prev = cur;
-        }
-        return prev[b.length()];
-    }
-
     private void checkRequired() {
         keys.values().forEach(k -> {
             if (values.get(k.name()) == null && !k.optional()) {
@@ -235,8 +223,9 @@ public final class RecipeConfig {
         StringBuilder sb = new StringBuilder("Config keys (set in --config FILE or as key=value):\n");
         for (ConfigKey k : declared) {
             String def = k.defaultValue() == null ? (k.optional() ? "unset" : "required") : String.valueOf(k.defaultValue());
-            sb.append(String.format("  %-26s %-8s default %-14s %s%n", k.name(), k.type().name().toLowerCase(),
-                def, k.description()));
+            String accepted = Bounds.ANY.equals(k.bounds()) ? "" : " (" + k.bounds().describe() + ")";
+            sb.append(String.format("  %-26s %-8s default %-14s %s%s%n", k.name(), k.type().name().toLowerCase(),
+                def, k.description(), accepted));
         }
         return sb.toString();
     }

@@ -2,6 +2,7 @@
 package spindle.recipes.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,5 +65,64 @@ class RecipeConfigTest {
     void helpListsEveryKeyWithItsDefault() {
         String help = RecipeConfig.help(KEYS);
         assertTrue(help.contains("train.steps") && help.contains("100") && help.contains("unset"), help);
+    }
+
+    private static final List<ConfigKey> BOUNDED = List.of(
+        ConfigKey.of("train.lr", Type.DOUBLE, 3e-4, "peak learning rate").above(0),
+        ConfigKey.of("train.eval_every", Type.INT, 10, "steps between evals").atLeast(0),
+        ConfigKey.of("data.val_fraction", Type.DOUBLE, 0.05, "held out").above(0).below(1),
+        ConfigKey.of("checkpoint.every", Type.INT, 10, "steps between checkpoints").atLeast(0));
+
+    @Test
+    void valuesOutsideTheBoundsNameTheKeyTheSourceAndTheBounds() throws IOException {
+        var e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(BOUNDED, null, List.of("train.lr=-1")));
+        assertEquals("config key 'train.lr' in the command line must be > 0 but is -1", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(BOUNDED, null, List.of("train.lr=0")));
+        assertTrue(e.getMessage().contains("must be > 0 but is 0"), e.getMessage());
+        assertFalse(BOUNDED.get(0).bounds().contains(Double.NaN), "NaN is inside no bounds");
+        assertFalse(Bounds.ANY.contains(Double.POSITIVE_INFINITY), "nor is infinity");
+        Path yaml = Files.writeString(dir.resolve("frac.yaml"), "data:\n  val_fraction: 1.0\n");
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(BOUNDED, yaml, List.of()));
+        assertEquals("config key 'data.val_fraction' in " + yaml + " must be > 0 and < 1 but is 1.0", e.getMessage());
+        RecipeConfig c = RecipeConfig.load(BOUNDED, null, List.of("train.eval_every=0", "data.val_fraction=0.5"));
+        assertEquals(0, c.integer("train.eval_every"), "a bound's own end is inside when included");
+        assertTrue(RecipeConfig.help(BOUNDED).contains("peak learning rate (> 0)"), RecipeConfig.help(BOUNDED));
+    }
+
+    @Test
+    void aDefaultOutsideItsBoundsOrBoundsOnAStringAreMistakesOfTheRecipe() {
+        var e = assertThrows(IllegalArgumentException.class, () -> ConfigKey.of("data.batch", Type.INT, 0, "rows").atLeast(1));
+        assertTrue(e.getMessage().contains("data.batch") && e.getMessage().contains(">= 1"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ConfigKey.of("output.dir", Type.STRING, "runs", "dir").atLeast(1));
+    }
+
+    @Test
+    void aYamlSyntaxErrorNamesTheFileLineAndColumnInOneLine() throws IOException {
+        Path yaml = Files.writeString(dir.resolve("broken.yaml"), "train:\n  lr: [1, 2\n  steps: 3\n");
+        var e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(KEYS, yaml, List.of()));
+        assertEquals("config file " + yaml + ", line 3, column 8: not valid YAML: expected ',' or ']', but got :"
+            + " (while parsing a flow sequence at line 2, column 7)", e.getMessage());
+        Path tabs = Files.writeString(dir.resolve("tabs.yaml"), "train:\n\tsteps: 3\n");
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(KEYS, tabs, List.of()));
+        assertTrue(e.getMessage().startsWith("config file " + tabs + ", line 2, column 1: not valid YAML: found character"),
+            e.getMessage());
+        assertTrue(e.getMessage().lines().count() == 1, e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(KEYS, null, List.of("train.lr=[1")));
+        assertTrue(e.getMessage().startsWith("override 'train.lr=[1'") && e.getMessage().contains("not valid YAML"),
+            e.getMessage());
+    }
+
+    @Test
+    void anUnknownKeyWhoseLastPartIsAKeysSuggestsThatKey() {
+        for (String wrong : List.of("eval_every=5", "training.eval_every=5", "eval.eval_every=5")) {
+            var e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(BOUNDED, null, List.of(wrong)));
+            assertTrue(e.getMessage().contains("(did you mean 'train.eval_every'?)"), e.getMessage());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(BOUNDED, null, List.of("every=5")));
+        assertTrue(e.getMessage().contains("(did you mean 'checkpoint.every'?)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(KEYS, null, List.of("steps=5")));
+        assertTrue(e.getMessage().contains("(did you mean 'train.steps'?)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> RecipeConfig.load(KEYS, null, List.of("zzzzzzzz=5")));
+        assertTrue(!e.getMessage().contains("did you mean"), e.getMessage());
     }
 }
