@@ -17,8 +17,8 @@ try:
     import torch
     import torch.nn as nn
 except ImportError as e:
-    sys.stderr.write("layers_ref.py: %s cannot import torch (%s); install PyTorch for it with "
-                     "shared/bench/setup-torch.sh\n" % (sys.executable, e))
+    sys.stderr.write("layers_ref.py: %s cannot import torch (%s); install PyTorch for it "
+                     "(Debian's python3-torch, as .ci/run does)\n" % (sys.executable, e))
     sys.exit(3)
 
 sys.path.insert(0, sys.argv[1])

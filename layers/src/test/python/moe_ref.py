@@ -9,7 +9,7 @@ names), the training flag, x [B, T, hidden], the parameters under their Hugging 
 layer's `mlp` and the upstream gradient dy. OUTPUT: per case the output y, the balance loss, the slots routed
 to each expert and d(sum(y * dy) + loss) / d(x and every parameter), all in float64.
 
-With the default options the forward is the MoE of shared/bench/torch_ref.py (softmax top-k, weights
+With the default options the forward is the MoE of torch_ref.py, the benchmark model (softmax top-k, weights
 normalised when norm_topk_prob then times routed_scaling_factor, the Switch/DeepSeek-V2 balance loss
 alpha * sum_i f_i * P_i), except that f is float64 here. The other options follow DeepSeek-V3: sigmoid
 scores, group-limited top-k (group score = sum of the two best keys for sigmoid, the best key for softmax),
@@ -24,8 +24,8 @@ try:
     import torch
     import torch.nn.functional as F
 except ImportError as e:
-    sys.stderr.write("moe_ref.py: %s cannot import torch (%s); install PyTorch for it with "
-                     "shared/bench/setup-torch.sh\n" % (sys.executable, e))
+    sys.stderr.write("moe_ref.py: %s cannot import torch (%s); install PyTorch for it "
+                     "(Debian's python3-torch, as .ci/run does)\n" % (sys.executable, e))
     sys.exit(3)
 
 torch.set_default_dtype(torch.float64)

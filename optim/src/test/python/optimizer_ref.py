@@ -15,8 +15,8 @@ import sys
 try:
     import torch
 except ImportError as e:
-    sys.stderr.write("optimizer_ref.py: %s cannot import torch (%s); install PyTorch for it with "
-                     "shared/bench/setup-torch.sh\n" % (sys.executable, e))
+    sys.stderr.write("optimizer_ref.py: %s cannot import torch (%s); install PyTorch for it "
+                     "(Debian's python3-torch, as .ci/run does)\n" % (sys.executable, e))
     sys.exit(3)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}

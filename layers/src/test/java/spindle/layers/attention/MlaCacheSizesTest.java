@@ -13,7 +13,7 @@ import spindle.layers.Init;
 import spindle.layers.LinearFactory;
 
 /**
- * Cache sizes per token for the tiny-deepseek benchmark config (shared/bench/configs/tiny-deepseek.json:
+ * Cache sizes per token for the tiny-deepseek benchmark config (the bench's tiny-deepseek.json:
  * hidden 256, 8 heads, q_lora_rank 96, kv_lora_rank 64, nope 32, rope 16, v 32), worked out by hand.
  */
 class MlaCacheSizesTest {
