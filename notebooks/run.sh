@@ -2,10 +2,15 @@
 # Executes every notebooks/*.ipynb headless with a real Java kernel (rapaio-jupyter-kernel on JShell)
 # against the project's built jars. Installs what is missing: Debian's Jupyter packages, the kernel
 # jar (through Maven) and a kernelspec under notebooks/target/jupyter. Executed copies go to
-# notebooks/target/executed/. Exits non-zero, naming the notebook and the cell, when any cell fails.
-# Usage: bash notebooks/run.sh [notebook.ipynb ...]
+# notebooks/target/executed/ (the committed notebooks are not touched, unless --update). Exits non-zero,
+# naming the notebook and the cell, when any cell fails, when a cell tagged "image" displays no PNG, or
+# when a committed notebook does not carry its outputs.
+# Usage: bash notebooks/run.sh [--update] [notebook.ipynb ...]
+#   --update  write each notebook that ran cleanly back over the committed one, outputs included
 #   env CELL_TIMEOUT (default 600 s per cell), NOTEBOOK_THREADS (ND4J/OpenMP threads, default 1)
 set -euo pipefail
+update=()
+if [ "${1:-}" = --update ]; then update=(--update); shift; fi
 nb_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$nb_dir")"
 target="$nb_dir/target"
@@ -68,4 +73,4 @@ PY
 export JUPYTER_PATH="$target/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 if [ $# -gt 0 ]; then notebooks=("$@"); else notebooks=("$nb_dir"/*.ipynb); fi
 exec "$python" "$nb_dir/execute.py" --kernel spindle-java --timeout "${CELL_TIMEOUT:-600}" \
-  --out "$target/executed" "${notebooks[@]}"
+  --out "$target/executed" "${update[@]}" "${notebooks[@]}"
