@@ -9,13 +9,13 @@ import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.autograd.GradMode;
-import spindle.data.Batch;
 import spindle.data.DataLoader;
 import spindle.data.LoaderOptions;
 import spindle.data.TextCorpus;
 import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
+import spindle.trainers.LanguageModeling;
 
 /** {@code spindle eval}: mean next-token loss and perplexity of a trained model on a split of a text. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -54,14 +54,12 @@ final class Evaluate implements Callable<Integer> {
         if (limit == 0) {
             throw new IllegalArgumentException("the " + split + " split of " + text + " has fewer than 16 windows of " + seq);
         }
+        var objective = new LanguageModeling(model);
         double sum = 0;
         model.eval();
         try (GradMode.Scope off = GradMode.disable()) {
             for (int i = 0; i < limit; i++) {
-                Batch b = loader.next();
-                LanguageModeling.Loss l = LanguageModeling.loss(model, b);
-                sum += l.crossEntropy();
-                l.total().close();
+                sum += objective.parts(loader.next()).crossEntropy().item();
             }
         }
         double loss = sum / limit;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes;
 
-import static spindle.autograd.ops.Elementwise.add;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -11,12 +9,11 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
-import spindle.autograd.ops.Losses;
-import spindle.autograd.ops.Shapes;
+import spindle.data.Batch;
 import spindle.data.Safetensors;
 import spindle.layers.models.CausalLm;
-import spindle.layers.models.CausalLmOutput;
 import spindle.layers.models.CausalLms;
+import spindle.trainers.LanguageModeling;
 
 /**
  * Compares one float64 training step with PyTorch's, from the files {@code torch_ref.py export} writes:
@@ -51,10 +48,7 @@ final class ParityCheck {
         double expectedLoss = JsonNumbers.require(expected, "cross_entropy", expectedFile)
             + JsonNumbers.require(expected, "aux_loss", expectedFile);
 
-        CausalLmOutput out = model.forward(Tensor.of(tokens), null);
-        long vocab = out.logits().shape()[2];
-        Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(targets), -1));
-        Tensor loss = add(ce, out.balanceLoss());
+        Tensor loss = new LanguageModeling(model).loss(new Batch(tokens, targets)).loss();
         loss.backward();
         double lossAbsErr = Math.abs(loss.item() - expectedLoss);
 

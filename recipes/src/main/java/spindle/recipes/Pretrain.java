@@ -27,6 +27,7 @@ import spindle.trainers.Checkpointer;
 import spindle.trainers.ConsoleLogger;
 import spindle.trainers.CsvLogger;
 import spindle.trainers.FitResult;
+import spindle.trainers.LanguageModeling;
 import spindle.trainers.LossCurvePlot;
 import spindle.trainers.OutputLock;
 import spindle.trainers.ResumeRules;
@@ -118,7 +119,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         var schedule = LrSchedule.warmupCosine(warmup, steps, c.real("train.min_lr_ratio"));
         System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
             hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
-        var trainer = new Trainer(model, optimizer, schedule, LanguageModeling.objective(model), options)
+        var trainer = new Trainer(model, optimizer, schedule, new LanguageModeling(model), options)
             .setCheckpointer(new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
                 c.integer("checkpoint.keep_last")))
             .setConfig(c.values(), RESUME).setResume(c.bool("train.resume"))

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.recipes;
 
-import static spindle.autograd.ops.Elementwise.add;
-
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,16 +20,14 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
 import spindle.autograd.Memory;
-import spindle.autograd.Tensor;
-import spindle.autograd.ops.Losses;
-import spindle.autograd.ops.Shapes;
+import spindle.data.Batch;
 import spindle.data.HfConfig;
 import spindle.layers.models.CausalLm;
-import spindle.layers.models.CausalLmOutput;
 import spindle.layers.models.CausalLms;
 import spindle.optim.Adam;
 import spindle.optim.AdamOptions;
 import spindle.trainers.DataParallel;
+import spindle.trainers.LanguageModeling;
 
 /** The measured training step of {@link Bench}: the same work as torch_ref.py's bench loop. */
 final class StepTimer {
@@ -108,11 +104,9 @@ final class StepTimer {
     private static double step(CausalLm model, DataParallel replicated, Adam optimizer, INDArray[] xy) {
         DoubleAdder crossEntropy = new DoubleAdder();   // the replicas' values, weighted by their rows
         replicated.backward(xy, part -> {
-            CausalLmOutput out = model.forward(Tensor.of(part[0]), null);
-            long vocab = out.logits().shape()[2];
-            Tensor ce = Losses.crossEntropy(Shapes.reshape(out.logits(), -1, vocab), Shapes.reshape(Tensor.of(part[1]), -1));
-            crossEntropy.add(ce.item() * part[0].size(0) / xy[0].size(0));
-            return add(ce, out.balanceLoss());
+            LanguageModeling.Parts loss = new LanguageModeling(model).parts(new Batch(part[0], part[1]));
+            crossEntropy.add(loss.crossEntropy().item() * part[0].size(0) / xy[0].size(0));
+            return loss.total();
         });
         replicated.step(optimizer);
         optimizer.zeroGrad();
