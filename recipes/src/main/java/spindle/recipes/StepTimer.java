@@ -15,7 +15,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.DoubleAdder;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
@@ -75,7 +74,7 @@ final class StepTimer {
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
-        INDArray[] xy = randomBatch(hf.integer("vocab_size"), batch, seq, 1);
+        Batch xy = randomBatch(hf.integer("vocab_size"), batch, seq, 1);
         int warmup = train.path("warmup").asInt(3);
         int steps = train.path("steps").asInt(10);
         List<Double> times = new ArrayList<>();
@@ -101,11 +100,11 @@ final class StepTimer {
     }
 
     /** One AdamW step on the batch, split over the replicas; returns the cross-entropy (without the balance loss). */
-    private static double step(CausalLm model, DataParallel replicated, Adam optimizer, INDArray[] xy) {
+    private static double step(CausalLm model, DataParallel replicated, Adam optimizer, Batch xy) {
         DoubleAdder crossEntropy = new DoubleAdder();   // the replicas' values, weighted by their rows
         replicated.backward(xy, part -> {
-            LanguageModeling.Parts loss = new LanguageModeling(model).parts(new Batch(part[0], part[1]));
-            crossEntropy.add(loss.crossEntropy().item() * part[0].size(0) / xy[0].size(0));
+            LanguageModeling.Parts loss = new LanguageModeling(model).parts(part);
+            crossEntropy.add(loss.crossEntropy().item() * part.size() / xy.size());
             return loss.total();
         });
         replicated.step(optimizer);
@@ -117,7 +116,7 @@ final class StepTimer {
      * ND4J ops executed by one more step, counted by ND4J's own profiler (outside the timed steps). The step runs
      * on one replica: the profiler's records are not thread-safe, so two replicas counting at once can crash it.
      */
-    private static long countOps(CausalLm model, Adam optimizer, INDArray[] xy) {
+    private static long countOps(CausalLm model, Adam optimizer, Batch xy) {
         OpProfiler.getInstance().reset();
         Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
         Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
@@ -142,7 +141,7 @@ final class StepTimer {
     }
 
     /** Random tokens [batch, seq + 1] split into inputs and next-token targets, as torch_ref's batch(). */
-    private static INDArray[] randomBatch(int vocab, int batch, int seq, long seed) {
+    private static Batch randomBatch(int vocab, int batch, int seq, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         long[][] x = new long[batch][seq];
         long[][] y = new long[batch][seq];
@@ -155,6 +154,6 @@ final class StepTimer {
                 prev = next;
             }
         }
-        return new INDArray[] {Nd4j.createFromArray(x), Nd4j.createFromArray(y)};
+        return new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y));
     }
 }

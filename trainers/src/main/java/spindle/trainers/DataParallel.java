@@ -23,6 +23,7 @@ import spindle.autograd.AnomalyMode;
 import spindle.autograd.Autograd;
 import spindle.autograd.Memory;
 import spindle.autograd.Tensor;
+import spindle.data.Batch;
 import spindle.optim.Lanes;
 import spindle.optim.Optimizer;
 
@@ -40,7 +41,7 @@ import spindle.optim.Optimizer;
  *
  * <pre>{@code
  * try (DataParallel dp = new DataParallel(model.trainableParameters().values(), 2)) {
- *     double loss = dp.backward(new INDArray[] {inputs, targets}, part -> lossOf(model, part[0], part[1]));
+ *     double loss = dp.backward(batch, part -> objective.loss(part).loss());
  *     dp.step(optimizer);   // or optimizer.step()
  *     optimizer.zeroGrad();
  * }
@@ -60,6 +61,7 @@ public final class DataParallel implements AutoCloseable {
     /**
      * Replicas over {@code parameters} (all of one dtype). Each replica thread runs ND4J's ops on ND4J's thread
      * count divided by {@code replicas} (at least 1), and so do BLAS calls, from any thread, until {@link #close()}.
+     * One replica needs no thread, buffer or thread setting of its own: it is the calling thread.
      */
     public DataParallel(Iterable<Tensor> parameters, int replicas) {
         if (replicas < 1) {
@@ -67,35 +69,23 @@ public final class DataParallel implements AutoCloseable {
         }
         this.parameters = new ArrayList<>();
         parameters.forEach(this.parameters::add);
-        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (int i = 0; i < this.parameters.size(); i++) {
-            if (!seen.add(this.parameters.get(i))) {
-                throw new IllegalArgumentException("DataParallel: parameter " + i + " is listed twice");
-            }
-        }
-        if (this.parameters.isEmpty()) {
-            throw new IllegalArgumentException("DataParallel: no parameters to train");
-        }
-        DataType dtype = this.parameters.get(0).dtype();
-        long total = 0;
-        for (Tensor p : this.parameters) {
-            if (p.dtype() != dtype) {
-                throw new IllegalArgumentException("DataParallel: parameters must share one dtype for the flat gradient"
-                    + " buffer, but " + dtype + " and " + p.dtype() + " " + Arrays.toString(p.shape()) + " are mixed");
-            }
-            total += p.value().length();
-        }
         this.replicas = replicas;
         this.flat = new INDArray[replicas];
         this.reached = new boolean[replicas][];
         this.views = new ArrayList<>();
+        threadsPerReplica = Math.max(1, Nd4j.getEnvironment().maxThreads() / replicas);
+        previousBlasThreads = Nd4j.factory().blas().getMaxThreads();
+        if (replicas == 1) {
+            lanes = List.of();
+            threads = null;
+            return;
+        }
+        long total = checkParameters();
         for (int r = 0; r < replicas; r++) {
-            flat[r] = Nd4j.create(dtype, total);
+            flat[r] = Nd4j.create(this.parameters.get(0).dtype(), total);
             views.add(viewsInto(flat[r]));
         }
         lanes = Lanes.deal(this.parameters.stream().map(p -> p.value().length()).toList(), replicas);
-        threadsPerReplica = Math.max(1, Nd4j.getEnvironment().maxThreads() / replicas);
-        previousBlasThreads = Nd4j.factory().blas().getMaxThreads();
         Nd4j.factory().blas().setMaxThreads(threadsPerReplica);   // OpenBLAS has one, process-wide, setting
         this.threads = Executors.newFixedThreadPool(replicas, task -> {
             Thread t = new Thread(() -> {
@@ -108,6 +98,29 @@ public final class DataParallel implements AutoCloseable {
         });
     }
 
+    /** The elements of all parameters, after checking that none is listed twice and all share one dtype. */
+    private long checkParameters() {
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < parameters.size(); i++) {
+            if (!seen.add(parameters.get(i))) {
+                throw new IllegalArgumentException("DataParallel: parameter " + i + " is listed twice");
+            }
+        }
+        if (parameters.isEmpty()) {
+            throw new IllegalArgumentException("DataParallel: no parameters to train");
+        }
+        DataType dtype = parameters.get(0).dtype();
+        long total = 0;
+        for (Tensor p : parameters) {
+            if (p.dtype() != dtype) {
+                throw new IllegalArgumentException("DataParallel: parameters must share one dtype for the flat gradient"
+                    + " buffer, but " + dtype + " and " + p.dtype() + " " + Arrays.toString(p.shape()) + " are mixed");
+            }
+            total += p.value().length();
+        }
+        return total;
+    }
+
     public int replicas() {
         return replicas;
     }
@@ -117,24 +130,34 @@ public final class DataParallel implements AutoCloseable {
         return threadsPerReplica;
     }
 
+    /** {@link #backward(Batch, double, Function)} with the gradients unscaled. */
+    public double backward(Batch batch, Function<Batch, Tensor> loss) {
+        return backward(batch, 1.0, loss);
+    }
+
     /**
-     * Splits every array of {@code batch} along dim 0 into one contiguous slice per replica, runs {@code loss} on
-     * each slice on its replica's thread, backpropagates each loss weighted by its slice's share of the rows, and
-     * adds the summed gradients to the parameters' {@code .grad}. Returns the same weighted mean of the losses.
+     * Splits {@code batch} along dim 0 into one contiguous slice per replica, runs {@code loss} on each slice on its
+     * replica's thread, backpropagates each loss weighted by its slice's share of the rows times {@code gradScale}
+     * (1 / micro-batches, for gradient accumulation), and adds the summed gradients to the parameters' {@code .grad}.
+     * Returns the losses' mean, weighted by the rows. One replica runs on the calling thread and backpropagates
+     * straight into {@code .grad}; a batch of fewer rows than replicas leaves the replicas without a row idle.
      * If a replica's forward or backward fails, its exception is rethrown once every replica has finished, and
      * no gradient is added.
      * The calling thread's {@link AnomalyMode} holds on the replica threads too, through forward and backward.
      */
-    public double backward(INDArray[] batch, Function<INDArray[], Tensor> loss) {
+    public double backward(Batch batch, double gradScale, Function<Batch, Tensor> loss) {
         long rows = checkBatch(batch);
+        if (replicas == 1) {
+            return onThisThread(batch, gradScale, loss);
+        }
         boolean anomalyOn = AnomalyMode.isEnabled();   // per thread: carried to the replicas
         List<Future<Double>> running = new ArrayList<>();
         for (int r = 0; r < replicas; r++) {
             long from = rows * r / replicas;
             long to = rows * (r + 1) / replicas;
             int replica = r;
-            running.add(threads.submit(() -> replicaBackward(replica, slices(batch, from, to), (double) (to - from) / rows,
-                loss, anomalyOn)));
+            running.add(threads.submit(() -> replicaBackward(replica, from == to ? null : slice(batch, from, to),
+                (double) (to - from) / rows, gradScale, loss, anomalyOn)));
         }
         double total = 0;
         for (double value : await(running)) {
@@ -148,9 +171,26 @@ public final class DataParallel implements AutoCloseable {
         return total;
     }
 
-    /** {@link Optimizer#step(ExecutorService, int)} on the replica threads, the parameters dealt out over them. */
+    /** The single replica: the loss of the whole batch, backpropagated into .grad as a plain backward. */
+    private static double onThisThread(Batch batch, double gradScale, Function<Batch, Tensor> loss) {
+        Tensor value = scalar(loss.apply(batch));
+        double v = value.item();
+        INDArray seed = gradScale == 1 ? null : Nd4j.valueArrayOf(value.shape(), gradScale, value.dtype());
+        value.backward(seed);
+        Memory.release(seed);
+        return v;
+    }
+
+    /**
+     * {@link Optimizer#step(ExecutorService, int)} on the replica threads, the parameters dealt out over them; with
+     * one replica, {@link Optimizer#step()} on the calling thread.
+     */
     public void step(Optimizer optimizer) {
-        optimizer.step(threads, replicas);
+        if (replicas == 1) {
+            optimizer.step();
+        } else {
+            optimizer.step(threads, replicas);
+        }
     }
 
     /** Sums the replicas' gradients of the lane's parameters, in replica order (reproducible), into .grad. */
@@ -203,52 +243,59 @@ public final class DataParallel implements AutoCloseable {
         return values;
     }
 
-    /** The replica's weighted loss value, after its weighted gradient went into its cleared buffer. */
-    private double replicaBackward(int r, INDArray[] part, double weight, Function<INDArray[], Tensor> loss,
+    /**
+     * The replica's weighted loss value, after its weighted gradient went into its cleared buffer; a replica without
+     * rows ({@code part} null) only clears its buffer.
+     */
+    private double replicaBackward(int r, Batch part, double weight, double gradScale, Function<Batch, Tensor> loss,
                                    boolean anomalyOn) {
         flat[r].assign(0);
+        reached[r] = new boolean[parameters.size()];
+        if (part == null) {
+            return 0;
+        }
         try (AnomalyMode.Scope on = anomalyOn ? AnomalyMode.enable() : null) {
-            Tensor value = loss.apply(part);
-            if (value.value().length() != 1) {
-                throw new IllegalArgumentException("DataParallel: the loss must be a one-element tensor but has shape "
-                    + Arrays.toString(value.shape()));
-            }
+            Tensor value = scalar(loss.apply(part));
             double v = value.item();
-            INDArray seed = Nd4j.valueArrayOf(value.shape(), weight, value.dtype());
+            INDArray seed = Nd4j.valueArrayOf(value.shape(), weight * gradScale, value.dtype());
             reached[r] = Autograd.backwardInto(value, seed, parameters, views.get(r));
             Memory.release(seed);
             return v * weight;
         } finally {
-            for (INDArray a : part) {
-                Memory.release(a);
-            }
+            Memory.release(part.inputs());
+            Memory.release(part.targets());
         }
     }
 
-    private long checkBatch(INDArray[] batch) {
-        if (batch.length == 0) {
-            throw new IllegalArgumentException("DataParallel: the batch holds no array");
+    private static Tensor scalar(Tensor loss) {
+        if (loss.value().length() != 1) {
+            throw new IllegalArgumentException("DataParallel: the loss must be a one-element tensor but has shape "
+                + Arrays.toString(loss.shape()));
         }
-        long rows = batch[0].size(0);
-        for (int i = 0; i < batch.length; i++) {
-            if (batch[i].rank() == 0 || batch[i].size(0) != rows) {
-                throw new IllegalArgumentException("DataParallel: every batch array needs the same dim 0, but array 0 is "
-                    + Arrays.toString(batch[0].shape()) + " and array " + i + " is " + Arrays.toString(batch[i].shape()));
-            }
+        return loss;
+    }
+
+    private static long checkBatch(Batch batch) {
+        INDArray x = batch.inputs();
+        INDArray y = batch.targets();
+        if (x.rank() == 0 || y.rank() == 0 || x.size(0) != y.size(0)) {
+            throw new IllegalArgumentException("DataParallel: inputs and targets need the same dim 0, but inputs are "
+                + Arrays.toString(x.shape()) + " and targets " + Arrays.toString(y.shape()));
         }
-        if (rows < replicas) {
-            throw new IllegalArgumentException("DataParallel: a batch of " + rows + " rows cannot be split over "
-                + replicas + " replicas");
+        long rows = x.size(0);
+        if (rows == 0) {
+            throw new IllegalArgumentException("DataParallel: the batch has no row");
         }
         return rows;
     }
 
-    private static INDArray[] slices(INDArray[] batch, long from, long to) {
-        INDArray[] part = new INDArray[batch.length];
-        for (int i = 0; i < batch.length; i++) {
-            part[i] = batch[i].get(rowsIndex(batch[i].rank(), from, to)).dup('c');   // a copy each replica owns
-        }
-        return part;
+    /** Rows [from, to) of the batch, copies the replica owns. */
+    private static Batch slice(Batch batch, long from, long to) {
+        return new Batch(rows(batch.inputs(), from, to), rows(batch.targets(), from, to));
+    }
+
+    private static INDArray rows(INDArray a, long from, long to) {
+        return a.get(rowsIndex(a.rank(), from, to)).dup('c');
     }
 
     private static INDArrayIndex[] rowsIndex(int rank, long from, long to) {
@@ -274,6 +321,9 @@ public final class DataParallel implements AutoCloseable {
     /** Stops the replica threads, frees the gradient buffers and restores the BLAS thread count. */
     @Override
     public void close() {
+        if (threads == null) {
+            return;   // one replica: nothing of its own to free
+        }
         threads.shutdown();
         try {
             if (!threads.awaitTermination(10, TimeUnit.MINUTES)) {

@@ -3,17 +3,18 @@ package spindle.trainers;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
-import spindle.autograd.ops.Elementwise;
 import spindle.data.Batch;
 import spindle.data.DataLoader;
 import spindle.data.LoaderPosition;
@@ -53,9 +54,9 @@ public final class Trainer {
     private AnomalyDetector anomaly = AnomalyDetector.NONE;
     private TrainingRandom random = new TrainingRandom(0);
     private long step;
-    private long peakRss;
+    private final AtomicLong peakRss = new AtomicLong();   // replica threads update it too
     private boolean stopRequested;
-    private ReplicatedLoss replicas;   // during fit with more than one replica
+    private DataParallel parallel;   // during fit: the micro-batches' forward and backward
 
     /** A trainer at step 0; {@code objective} computes the loss of {@code model} on a batch. */
     public Trainer(Module model, Optimizer optimizer, LrSchedule schedule, Objective objective, TrainerOptions options) {
@@ -150,7 +151,8 @@ public final class Trainer {
         double evalLoss = Double.NaN;
         stopRequested = false;
         model.train();
-        replicas = options.replicas() > 1 ? new ReplicatedLoss(optimizer, objective, anomaly, options.replicas()) : null;
+        parallel = new DataParallel(optimizer.parameters().stream().filter(Tensor::requiresGrad).toList(),
+            options.replicas());
         try {
             for (MetricLogger l : loggers) {
                 l.start(first, options.maxSteps());
@@ -180,10 +182,8 @@ public final class Trainer {
             closeLoggers(t);
             throw t;
         } finally {
-            if (replicas != null) {
-                replicas.close();
-                replicas = null;
-            }
+            parallel.close();
+            parallel = null;
         }
         closeLoggers(null);
         callbacks.forEach(c -> c.onEnd(step, this));
@@ -204,49 +204,45 @@ public final class Trainer {
             Batch batch = train.next();
             tokens += countedTargets(batch.targets());
             String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
-            lossSum += replicas == null ? microBatch(batch, stepNumber, what, n, aux)
-                : replicas.backward(batch, stepNumber, what, n, aux);
+            lossSum += microBatch(batch, stepNumber, what, n, aux);
         }
         double norm = GradClip.clipGlobalNorm(optimizer.parameters(),
             options.maxGradNorm() > 0 ? options.maxGradNorm() : Double.POSITIVE_INFINITY);
         if (!Double.isFinite(norm)) {
             throw new NonFiniteException(stepNumber, "gradient norm", norm, anomaly.culprit().orElse(null));
         }
-        if (replicas == null) {
-            optimizer.step();
-        } else {
-            replicas.step(optimizer);
-        }
+        parallel.step(optimizer);
         AfterOptimizerStep.callAll(model);   // rules that move state by the step's forwards (MoE balancing bias)
         step = stepNumber;
-        peakRss = Math.max(peakRss, Math.max(Rss.currentBytes(), replicas == null ? 0 : replicas.peakRss()));
+        long rss = peakRss.accumulateAndGet(Rss.currentBytes(), Math::max);
         double seconds = (System.nanoTime() - started) * 1e-9;
-        return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, peakRss);
+        return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, rss);
     }
 
     /**
-     * The objective's loss of {@code batch}, the detector reset before it; a NaN or Inf loss throws, naming the
-     * step, {@code what} and the detector's op, before anything is back-propagated.
+     * Forward and backward of one micro-batch, split over the replicas (one replica: this thread), each loss's
+     * gradient divided by {@code n}, the micro-batches per step; returns the loss, the replicas' losses weighted by
+     * their rows. A non-finite loss of any replica throws, naming the step, {@code what} and the detector's op,
+     * before any gradient is added. Auxiliary values go into {@code aux} the same way, divided by n.
      */
-    static StepLoss finiteLoss(Objective objective, AnomalyDetector anomaly, Batch batch, long stepNumber, String what) {
-        anomaly.beginMicroBatch();
-        StepLoss out = objective.loss(batch);
-        double value = out.loss().item();
-        if (!Double.isFinite(value)) {
-            throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
-        }
-        return out;
-    }
-
-    /** Forward and backward of one micro-batch on this thread; returns its loss. */
     private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
-        StepLoss out = finiteLoss(objective, anomaly, batch, stepNumber, what);
-        double value = out.loss().item();
-        out.aux().forEach((k, v) -> aux.merge(k, v / n, Double::sum));
-        peakRss = Math.max(peakRss, Rss.currentBytes());   // activations are alive now
-        Tensor scaled = n == 1 ? out.loss() : Elementwise.mulScalar(out.loss(), 1.0 / n);
-        scaled.backward();
-        return value;
+        long rows = batch.size();
+        anomaly.beginMicroBatch();   // on this thread too, so a later gradient-norm error names no stale op
+        Map<String, Double> replicaAux = Collections.synchronizedMap(new LinkedHashMap<>());
+        double loss = parallel.backward(batch, 1.0 / n, part -> {
+            anomaly.beginMicroBatch();
+            StepLoss out = objective.loss(part);
+            double value = out.loss().item();
+            if (!Double.isFinite(value)) {
+                throw new NonFiniteException(stepNumber, what, value, anomaly.culprit().orElse(null));
+            }
+            double share = (double) part.size() / rows;
+            out.aux().forEach((k, v) -> replicaAux.merge(k, v * share / n, Double::sum));
+            peakRss.accumulateAndGet(Rss.currentBytes(), Math::max);   // activations are alive now
+            return out.loss();
+        });
+        replicaAux.forEach((k, v) -> aux.merge(k, v, Double::sum));
+        return loss;
     }
 
     /**

@@ -20,6 +20,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Activations;
 import spindle.autograd.ops.Losses;
+import spindle.data.Batch;
 import spindle.layers.Init;
 import spindle.layers.Linear;
 
@@ -47,7 +48,7 @@ class DataParallelTest {
         }
     }
 
-    private static INDArray[] batch(int rows, long seed) {
+    private static Batch batch(int rows, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         double[][] x = new double[rows][FEATURES];
         long[] y = new long[rows];
@@ -57,12 +58,12 @@ class DataParallelTest {
             }
             y[i] = rng.nextInt(CLASSES);
         }
-        return new INDArray[] {Nd4j.createFromArray(x), Nd4j.createFromArray(y)};
+        return new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y));
     }
 
     /** The gradients and loss of one backward over the whole batch, the reference for the replicas. */
-    private static double wholeBatch(Classifier model, INDArray[] batch) {
-        Tensor loss = model.loss(batch[0], batch[1]);
+    private static double wholeBatch(Classifier model, Batch batch) {
+        Tensor loss = model.loss(batch.inputs(), batch.targets());
         double value = loss.item();
         loss.backward();
         return value;
@@ -81,13 +82,13 @@ class DataParallelTest {
     @Test
     void replicasGiveTheWholeBatchGradient() {
         for (int rows : new int[] {8, 7}) {   // 7 rows: slices of 3 and 4, weighted 3/7 and 4/7
-            INDArray[] data = batch(rows, 11);
+            Batch data = batch(rows, 11);
             Classifier whole = new Classifier(5);
             Classifier split = new Classifier(5);
             double expected = wholeBatch(whole, data);
             double loss;
             try (DataParallel dp = new DataParallel(split.parameters(), 2)) {
-                loss = dp.backward(data, part -> split.loss(part[0], part[1]));
+                loss = dp.backward(data, part -> split.loss(part.inputs(), part.targets()));
             }
             assertEquals(expected, loss, 1e-12, "rows " + rows);
             assertSameGradients(whole, split, 1e-12);
@@ -96,16 +97,70 @@ class DataParallelTest {
 
     @Test
     void gradientsAccumulateOverCallsUntilZeroed() {
-        INDArray[] first = batch(6, 1);
-        INDArray[] second = batch(6, 2);
+        Batch first = batch(6, 1);
+        Batch second = batch(6, 2);
         Classifier whole = new Classifier(9);
         Classifier split = new Classifier(9);
         wholeBatch(whole, first);
         wholeBatch(whole, second);
         try (DataParallel dp = new DataParallel(split.parameters(), 3)) {
-            dp.backward(first, part -> split.loss(part[0], part[1]));
-            dp.backward(second, part -> split.loss(part[0], part[1]));   // the buffers are cleared, .grad is not
+            dp.backward(first, part -> split.loss(part.inputs(), part.targets()));
+            dp.backward(second, part -> split.loss(part.inputs(), part.targets()));   // the buffers are cleared, .grad is not
         }
+        assertSameGradients(whole, split, 1e-12);
+    }
+
+    @Test
+    void oneReplicaIsThePlainBackwardOnTheCallingThread() {
+        Batch data = batch(6, 4);
+        Classifier whole = new Classifier(3);
+        Classifier single = new Classifier(3);
+        double expected = wholeBatch(whole, data);
+        List<Thread> ran = new ArrayList<>();
+        double loss;
+        try (DataParallel dp = new DataParallel(single.parameters(), 1)) {
+            loss = dp.backward(data, part -> {
+                ran.add(Thread.currentThread());
+                assertTrue(part == data, "one replica takes the batch itself, not a copy");
+                return single.loss(part.inputs(), part.targets());
+            });
+        }
+        assertEquals(List.of(Thread.currentThread()), ran);
+        assertEquals(expected, loss);
+        assertSameGradients(whole, single, 0.0);   // bit for bit
+    }
+
+    @Test
+    void gradScaleScalesTheGradientsButNotTheLoss() {
+        Batch data = batch(6, 8);
+        for (int replicas : new int[] {1, 2}) {
+            Classifier whole = new Classifier(1);
+            Classifier scaled = new Classifier(1);
+            double expected = wholeBatch(whole, data);
+            whole.parameters().forEach(p -> p.grad().muli(0.25));
+            double loss;
+            try (DataParallel dp = new DataParallel(scaled.parameters(), replicas)) {
+                loss = dp.backward(data, 0.25, part -> scaled.loss(part.inputs(), part.targets()));
+            }
+            assertEquals(expected, loss, 1e-12, replicas + " replicas");
+            assertSameGradients(whole, scaled, 1e-12);
+        }
+    }
+
+    @Test
+    void aBatchOfFewerRowsThanReplicasLeavesTheRestIdle() {
+        Batch data = batch(3, 2);
+        Classifier whole = new Classifier(8);
+        Classifier split = new Classifier(8);
+        double expected = wholeBatch(whole, data);
+        double loss;
+        try (DataParallel dp = new DataParallel(split.parameters(), 4)) {
+            loss = dp.backward(data, part -> {
+                assertEquals(1, part.size(), "each busy replica takes one row");
+                return split.loss(part.inputs(), part.targets());
+            });
+        }
+        assertEquals(expected, loss, 1e-12);
         assertSameGradients(whole, split, 1e-12);
     }
 
@@ -121,7 +176,7 @@ class DataParallelTest {
                 synchronized (opThreads) {
                     opThreads.add(NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads());
                 }
-                return model.loss(part[0], part[1]);
+                return model.loss(part.inputs(), part.targets());
             });
         }
         assertEquals(2, threads.size(), "replica threads " + threads);
@@ -134,11 +189,11 @@ class DataParallelTest {
     void aFailingReplicaAddsNoGradientAndItsErrorSurfaces() {
         Classifier model = new Classifier(4);
         try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
-            INDArray[] data = batch(4, 3);
-            double secondSliceStart = data[0].getDouble(2, 0);
+            Batch data = batch(4, 3);
+            double secondSliceStart = data.inputs().getDouble(2, 0);
             var e = assertThrows(IllegalStateException.class, () -> dp.backward(data, part -> {
-                Tensor loss = model.loss(part[0], part[1]);
-                if (part[0].getDouble(0, 0) == secondSliceStart) {
+                Tensor loss = model.loss(part.inputs(), part.targets());
+                if (part.inputs().getDouble(0, 0) == secondSliceStart) {
                     throw new IllegalStateException("replica 1 broke");
                 }
                 return loss;
@@ -155,7 +210,7 @@ class DataParallelTest {
         List<Tensor> params = model.parameters();
         params.add(unused);
         try (DataParallel dp = new DataParallel(params, 2)) {
-            dp.backward(batch(4, 1), part -> model.loss(part[0], part[1]));
+            dp.backward(batch(4, 1), part -> model.loss(part.inputs(), part.targets()));
         }
         assertNull(unused.grad(), "as after a plain backward, which would not reach it either");
         assertTrue(model.fc1.weight().grad() != null);
@@ -164,21 +219,16 @@ class DataParallelTest {
     @Test
     void badInputIsNamed() {
         Classifier model = new Classifier(4);
-        var few = assertThrows(IllegalArgumentException.class, () -> {
-            try (DataParallel dp = new DataParallel(model.parameters(), 4)) {
-                dp.backward(batch(3, 1), part -> model.loss(part[0], part[1]));
-            }
-        });
-        assertTrue(few.getMessage().contains("3 rows cannot be split over 4 replicas"), few.getMessage());
         var ragged = assertThrows(IllegalArgumentException.class, () -> {
             try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
-                dp.backward(new INDArray[] {batch(4, 1)[0], batch(5, 1)[1]}, part -> model.loss(part[0], part[1]));
+                dp.backward(new Batch(batch(4, 1).inputs(), batch(5, 1).targets()),
+                    part -> model.loss(part.inputs(), part.targets()));
             }
         });
-        assertTrue(ragged.getMessage().contains("array 1 is [5]"), ragged.getMessage());
+        assertTrue(ragged.getMessage().contains("inputs are [4, 5] and targets [5]"), ragged.getMessage());
         var notScalar = assertThrows(IllegalArgumentException.class, () -> {
             try (DataParallel dp = new DataParallel(model.parameters(), 2)) {
-                dp.backward(batch(4, 1), part -> model.fc1.forward(Tensor.of(part[0])));
+                dp.backward(batch(4, 1), part -> model.fc1.forward(Tensor.of(part.inputs())));
             }
         });
         assertTrue(notScalar.getMessage().contains("one-element tensor but has shape [2, 7]"), notScalar.getMessage());
