@@ -72,6 +72,26 @@ public final class HfConfig {
         return has(key) ? OptionalInt.of(integerValue(key, root.get(key))) : OptionalInt.empty();
     }
 
+    /** A required size: an integer above 0 (hidden_size, num_hidden_layers); 0 or less names the key and file. */
+    public int positiveInteger(String key) {
+        return atLeast(key, integer(key), 1);
+    }
+
+    /** A size that may be absent or null, then {@code defaultValue}; when given it must be above 0. */
+    public int positiveInteger(String key, int defaultValue) {
+        return has(key) ? positiveInteger(key) : defaultValue;
+    }
+
+    /** An optional size: absent or null means "none" (q_lora_rank), a given value must be above 0. */
+    public OptionalInt optionalPositiveInteger(String key) {
+        return has(key) ? OptionalInt.of(positiveInteger(key)) : OptionalInt.empty();
+    }
+
+    /** A count that may be 0 (first_k_dense_replace), or {@code defaultValue} when absent; a negative one is an error. */
+    public int nonNegativeInteger(String key, int defaultValue) {
+        return has(key) ? atLeast(key, integer(key), 0) : defaultValue;
+    }
+
     /** A required number (integers are accepted). */
     public double real(String key) {
         return realValue(key, required(key));
@@ -136,6 +156,14 @@ public final class HfConfig {
                 + (root.has(key) ? " is null" : " is missing"));
         }
         return root.get(key);
+    }
+
+    private int atLeast(String key, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException(source + ": " + key + " must be " + (min == 1 ? "positive" : "at least " + min)
+                + " but is " + value);
+        }
+        return value;
     }
 
     private int integerValue(String key, JsonNode v) {

@@ -24,15 +24,24 @@ public final class CausalLms {
         return fromHfConfig(config, dtype, LinearFactory.plain(dtype, init), init);
     }
 
-    /** As {@link #fromHfConfig(HfConfig, DataType, long)} with the projections from {@code linears} (LoRA, QAT). */
+    /**
+     * As {@link #fromHfConfig(HfConfig, DataType, long)} with the projections from {@code linears} (LoRA, QAT). A
+     * config that cannot make a model is an error naming the config's file and the key.
+     */
     public static CausalLm fromHfConfig(HfConfig config, DataType dtype, LinearFactory linears, Init init) {
         String type = config.string("model_type");
-        return switch (type) {
-            case "llama" -> Llama.fromHfConfig(config, dtype, linears, init);
-            case "deepseek_v3" -> DeepSeekV3.fromHfConfig(config, dtype, linears, init);
-            default -> throw new IllegalArgumentException("model_type '" + type + "' is not supported; use \"llama\""
-                + " or \"deepseek_v3\"");
-        };
+        try {
+            return switch (type) {
+                case "llama" -> Llama.fromHfConfig(config, dtype, linears, init);
+                case "deepseek_v3" -> DeepSeekV3.fromHfConfig(config, dtype, linears, init);
+                default -> throw new IllegalArgumentException("model_type '" + type + "' is not supported; use"
+                    + " \"llama\" or \"deepseek_v3\"");
+            };
+        } catch (IllegalArgumentException e) {
+            // the layers' own checks name the key ("kv_lora_rank must be positive"); the file is known only here
+            String message = String.valueOf(e.getMessage());
+            throw message.startsWith(config.source()) ? e : new IllegalArgumentException(config.source() + ": " + message, e);
+        }
     }
 
     /**
@@ -52,8 +61,8 @@ public final class CausalLms {
     /** Embedding, final norm and head around the family's blocks; the parts every family shares. */
     static CausalLm assemble(String type, HfConfig config, List<DecoderBlock> blocks, DataType dtype,
                              LinearFactory linears, Init init) {
-        int vocab = config.integer("vocab_size");
-        int hidden = config.integer("hidden_size");
+        int vocab = config.positiveInteger("vocab_size");
+        int hidden = config.positiveInteger("hidden_size");
         var stack = new DecoderStack(new Embedding(vocab, hidden, dtype, init), blocks,
             new RmsNorm(hidden, config.real("rms_norm_eps", 1e-6), dtype));
         Layer head = config.bool("tie_word_embeddings", false) ? null : linears.create("lm_head", hidden, vocab, false);

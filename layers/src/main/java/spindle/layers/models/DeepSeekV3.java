@@ -28,20 +28,22 @@ public final class DeepSeekV3 {
 
     /** Builds the model {@code config} describes (model_type "deepseek_v3"), parameters filled by {@code init}. */
     public static CausalLm fromHfConfig(HfConfig config, DataType dtype, LinearFactory linears, Init init) {
-        int hidden = config.integer("hidden_size");
+        int hidden = config.positiveInteger("hidden_size");
         double eps = config.real("rms_norm_eps", 1e-6);
-        var mla = new MlaDims(hidden, config.integer("num_attention_heads"),
-            config.optionalInteger("q_lora_rank").orElse(0), config.integer("kv_lora_rank"),
-            config.integer("qk_nope_head_dim"), config.integer("qk_rope_head_dim"), config.integer("v_head_dim"), eps);
+        var mla = new MlaDims(hidden, config.positiveInteger("num_attention_heads"),
+            config.optionalPositiveInteger("q_lora_rank").orElse(0), config.positiveInteger("kv_lora_rank"),
+            config.positiveInteger("qk_nope_head_dim"), config.positiveInteger("qk_rope_head_dim"),
+            config.positiveInteger("v_head_dim"), eps);
         RopeLayout layout = config.bool("rope_interleave", false) ? RopeLayout.INTERLEAVED : RopeLayout.ROTATE_HALF;
         Rope rope = new Rope(mla.qkRopeHeadDim(), config.real("rope_theta", 10000.0),
-            config.integer("max_position_embeddings"), layout, dtype);
+            config.positiveInteger("max_position_embeddings"), layout, dtype);
         MoeConfig moe = moeConfig(config, hidden);
-        int denseLayers = moe == null ? Integer.MAX_VALUE : config.integer("first_k_dense_replace", 0);
-        int every = config.integer("moe_layer_freq", 1);
-        int intermediate = config.integer("intermediate_size");
+        int denseLayers = moe == null ? Integer.MAX_VALUE : config.nonNegativeInteger("first_k_dense_replace", 0);
+        int every = config.positiveInteger("moe_layer_freq", 1);
+        int intermediate = config.positiveInteger("intermediate_size");
+        int layers = config.positiveInteger("num_hidden_layers");
         List<DecoderBlock> blocks = new ArrayList<>();
-        for (int i = 0; i < config.integer("num_hidden_layers"); i++) {
+        for (int i = 0; i < layers; i++) {
             var attention = new MultiHeadLatentAttention(mla, rope, linears, dtype);
             boolean routed = i >= denseLayers && i % every == 0;
             blocks.add(routed

@@ -23,21 +23,31 @@ public final class Llama {
      * checkpoint afterwards for trained weights); projections come from {@code linears}.
      */
     public static CausalLm fromHfConfig(HfConfig config, DataType dtype, LinearFactory linears, Init init) {
-        int hidden = config.integer("hidden_size");
-        int heads = config.integer("num_attention_heads");
-        int kvHeads = config.integer("num_key_value_heads", heads);
-        int headDim = config.integer("head_dim", heads > 0 ? hidden / heads : 0);
+        int hidden = config.positiveInteger("hidden_size");
+        int heads = config.positiveInteger("num_attention_heads");
+        int kvHeads = config.positiveInteger("num_key_value_heads", heads);
+        int headDim = config.has("head_dim") ? config.positiveInteger("head_dim") : headDim(config, hidden, heads);
         double eps = config.real("rms_norm_eps", 1e-6);
-        int layers = config.integer("num_hidden_layers");
+        int layers = config.positiveInteger("num_hidden_layers");
         var attention = new AttentionDims(hidden, heads, kvHeads, headDim, config.bool("attention_bias", false));
-        Rope rope = new Rope(headDim, config.real("rope_theta", 10000.0), config.integer("max_position_embeddings"),
+        Rope rope = new Rope(headDim, config.real("rope_theta", 10000.0), config.positiveInteger("max_position_embeddings"),
             RopeLayout.ROTATE_HALF, dtype);
-        int intermediate = config.integer("intermediate_size");
+        int intermediate = config.positiveInteger("intermediate_size");
         List<DecoderBlock> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
             blocks.add(new DecoderBlock(new MultiHeadAttention(attention, rope, linears),
                 new SwiGlu(hidden, intermediate, linears), new RmsNorm(hidden, eps, dtype), new RmsNorm(hidden, eps, dtype)));
         }
         return CausalLms.assemble("llama", config, blocks, dtype, linears, init);
+    }
+
+    /** hidden_size / num_attention_heads, Hugging Face's head size when head_dim is not given; it must divide. */
+    private static int headDim(HfConfig config, int hidden, int heads) {
+        if (hidden % heads != 0) {
+            // truncating would build heads * (hidden / heads) query channels, fewer than hidden, without a word
+            throw new IllegalArgumentException(config.source() + ": hidden_size (" + hidden + ") is not a multiple of"
+                + " num_attention_heads (" + heads + "); change one of them, or give head_dim for another head size");
+        }
+        return hidden / heads;
     }
 }
