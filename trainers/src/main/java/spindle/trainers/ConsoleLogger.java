@@ -42,7 +42,7 @@ public final class ConsoleLogger implements MetricLogger {
         close();
         bar = new ProgressBarBuilder()
             .setTaskName("train")
-            .setInitialMax(maxSteps)
+            .setInitialMax(Math.max(maxSteps, firstStep))   // a rerun with fewer steps than done: 100%, not 280%
             .startsFrom(firstStep, Duration.ZERO)   // a resumed run's ETA counts only the steps left
             .setStyle(ProgressBarStyle.ASCII)
             .setUpdateIntervalMillis(500)
