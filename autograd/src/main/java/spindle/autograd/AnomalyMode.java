@@ -30,6 +30,16 @@ public final class AnomalyMode {
         return Optional.ofNullable(FIRST.get());
     }
 
+    /**
+     * Takes {@code op} as this thread's first non-finite op unless one is known already: how an op found on a
+     * worker thread (a data-parallel replica's backward) reaches the thread that waits for the workers.
+     */
+    public static void noteFirst(String op) {
+        if (FIRST.get() == null) {
+            FIRST.set(op);
+        }
+    }
+
     /** Forgets the op seen so far, e.g. before each micro-batch. */
     public static void clear() {
         FIRST.remove();

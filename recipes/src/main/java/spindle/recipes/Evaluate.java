@@ -66,6 +66,7 @@ final class Evaluate implements Callable<Integer> {
         try (var files = Files.walk(work)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
+        FiniteEval.requireFinite(loss, model, modelDir, split);
         System.out.println(String.format(Locale.ROOT, "{\"split\": \"%s\", \"batches\": %d, \"loss\": %.4f, \"perplexity\": %.3f}",
             split, limit, loss, Math.exp(loss)));
         return 0;

@@ -64,6 +64,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("train.resume", BOOL, true, "continue from the last checkpoint; false deletes them, starts at 0"),
         ConfigKey.of("train.eval_every", INT, 200, "steps between evals (0 = never)").atLeast(0),
         ConfigKey.of("train.eval_batches", INT, 4, "batches per eval").atLeast(1),
+        ConfigKey.of("train.detect_anomaly", BOOL, false, "check every op for NaN/Inf, to name the one that made it (slower)"),
         ConfigKey.of("checkpoint.every", INT, 200, "steps between checkpoints (0 = only at the end)").atLeast(0),
         ConfigKey.of("checkpoint.keep_last", INT, 2, "checkpoints kept (0 = all)").atLeast(0),
         ConfigKey.of("output.dir", STRING, "runs/pretrain", "where everything is written"),
@@ -119,15 +120,16 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         var schedule = LrSchedule.warmupCosine(warmup, steps, c.real("train.min_lr_ratio"));
         System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
             hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
+        var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
+            c.integer("checkpoint.keep_last"));
         var trainer = new Trainer(model, optimizer, schedule, new LanguageModeling(model), options)
-            .setCheckpointer(new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
-                c.integer("checkpoint.keep_last")))
+            .setCheckpointer(checkpoints)
             .setConfig(c.values(), RESUME).setResume(c.bool("train.resume"))
             .addLogger(new ConsoleLogger(System.out))
             .addLogger(new CsvLogger(out))
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
             .addLogger(new LossCurvePlot(out.resolve("loss.png")));
-        FitResult result = trainer.fit(data.train(), data.val());
+        FitResult result = GuardedFit.fit(trainer, checkpoints, data, c);
         ModelSpecs.writeConfig(hf, out.resolve("model"));
         StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
         if (result.losses().isEmpty()) {

@@ -33,6 +33,10 @@ public final class Spindle implements Runnable {
                 cmd.getErr().println("spindle " + cmd.getCommandName() + ": " + e.getMessage());
                 return 2;
             }
+            if (e instanceof GuardedFit.TrainingStopped) {   // a NaN or Inf: the message says where to go on from
+                cmd.getErr().println("spindle " + cmd.getCommandName() + ": " + e.getMessage());
+                return 1;
+            }
             throw e;
         });
         return cli;

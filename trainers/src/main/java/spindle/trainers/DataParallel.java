@@ -55,6 +55,7 @@ public final class DataParallel implements AutoCloseable {
     private final List<List<INDArray>> views;    // views.get(r).get(i): parameter i's gradient in flat[r]
     private final List<List<Integer>> lanes;     // the parameters each replica thread sums into .grad
     private final boolean[][] reached;           // reached[r][i]: replica r's last backward reached parameter i
+    private final String[] culprits;             // the first non-finite op of replica r's last backward, or null
     private final int threadsPerReplica;
     private final int previousBlasThreads;       // restored by close()
 
@@ -72,6 +73,7 @@ public final class DataParallel implements AutoCloseable {
         this.replicas = replicas;
         this.flat = new INDArray[replicas];
         this.reached = new boolean[replicas][];
+        this.culprits = new String[replicas];
         this.views = new ArrayList<>();
         threadsPerReplica = Math.max(1, Nd4j.getEnvironment().maxThreads() / replicas);
         previousBlasThreads = Nd4j.factory().blas().getMaxThreads();
@@ -143,7 +145,8 @@ public final class DataParallel implements AutoCloseable {
      * straight into {@code .grad}; a batch of fewer rows than replicas leaves the replicas without a row idle.
      * If a replica's forward or backward fails, its exception is rethrown once every replica has finished, and
      * no gradient is added.
-     * The calling thread's {@link AnomalyMode} holds on the replica threads too, through forward and backward.
+     * The calling thread's {@link AnomalyMode} holds on the replica threads too, through forward and backward, and
+     * the first non-finite op a replica found becomes the calling thread's (see {@link AnomalyMode#noteFirst}).
      */
     public double backward(Batch batch, double gradScale, Function<Batch, Tensor> loss) {
         long rows = checkBatch(batch);
@@ -162,6 +165,11 @@ public final class DataParallel implements AutoCloseable {
         double total = 0;
         for (double value : await(running)) {
             total += value;
+        }
+        for (int r = 0; r < replicas; r++) {
+            if (culprits[r] != null) {
+                AnomalyMode.noteFirst(culprits[r]);
+            }
         }
         List<Future<Double>> summing = new ArrayList<>();
         for (List<Integer> lane : lanes) {
@@ -251,14 +259,17 @@ public final class DataParallel implements AutoCloseable {
                                    boolean anomalyOn) {
         flat[r].assign(0);
         reached[r] = new boolean[parameters.size()];
+        culprits[r] = null;
         if (part == null) {
             return 0;
         }
         try (AnomalyMode.Scope on = anomalyOn ? AnomalyMode.enable() : null) {
+            AnomalyMode.clear();
             Tensor value = scalar(loss.apply(part));
             double v = value.item();
             INDArray seed = Nd4j.valueArrayOf(value.shape(), weight * gradScale, value.dtype());
             reached[r] = Autograd.backwardInto(value, seed, parameters, views.get(r));
+            culprits[r] = AnomalyMode.firstNonFinite().orElse(null);
             Memory.release(seed);
             return v * weight;
         } finally {

@@ -11,16 +11,24 @@ import java.util.Optional;
 public final class NonFiniteException extends ArithmeticException {
     private final long step;
     private final String quantity;
+    private final double value;
     private final String op;
 
     /** {@code op} is null when no anomaly detector named one. */
     public NonFiniteException(long step, String quantity, double value, String op) {
         super("step " + step + ": " + quantity + " is " + value
-            + (op == null ? " (turn on anomaly detection to find the op that produced it)"
+            + (op == null ? " (a trainer with AnomalyDetector.tape(), run inside AnomalyMode.enable(), names the op"
+                            + " that produced it)"
                           : "; first produced by op '" + op + "'"));
         this.step = step;
         this.quantity = quantity;
+        this.value = value;
         this.op = op;
+    }
+
+    /** The NaN or infinite value. */
+    public double value() {
+        return value;
     }
 
     /** The optimizer step (from 1) that produced the value. */
