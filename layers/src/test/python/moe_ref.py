@@ -4,10 +4,11 @@
 
 Usage: /usr/bin/python3 moe_ref.py INPUT.json OUTPUT.json
 
-INPUT (written by the Java test): a list of cases, each with the MoE options (Spindle's MoeConfig field
-names), the training flag, x [B, T, hidden], the parameters under their Hugging Face names relative to the
-layer's `mlp` and the upstream gradient dy. OUTPUT: per case the output y, the balance loss, the slots routed
-to each expert and d(sum(y * dy) + loss) / d(x and every parameter), all in float64.
+INPUT (written by the Java test): a list of cases, each with the MoE options (the field names of Spindle's
+ExpertDims, RouterOptions and BalanceOptions, in one flat map), the training flag, x [B, T, hidden], the
+parameters under their Hugging Face names relative to the layer's `mlp` and the upstream gradient dy.
+OUTPUT: per case the output y, the balance loss, the slots routed to each expert and
+d(sum(y * dy) + loss) / d(x and every parameter), all in float64.
 
 With the default options the forward is the MoE of torch_ref.py, the benchmark model (softmax top-k, weights
 normalised when norm_topk_prob then times routed_scaling_factor, the Switch/DeepSeek-V2 balance loss

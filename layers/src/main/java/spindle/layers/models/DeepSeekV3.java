@@ -13,8 +13,11 @@ import spindle.layers.Rope;
 import spindle.layers.SwiGlu;
 import spindle.layers.attention.MlaDims;
 import spindle.layers.attention.MultiHeadLatentAttention;
+import spindle.layers.moe.BalanceOptions;
+import spindle.layers.moe.ExpertDims;
 import spindle.layers.moe.MixtureOfExperts;
 import spindle.layers.moe.MoeConfig;
+import spindle.layers.moe.RouterOptions;
 import spindle.layers.moe.RouterScore;
 
 /**
@@ -61,14 +64,21 @@ public final class DeepSeekV3 {
         if (experts == 0) {
             return null;
         }
+        var dims = new ExpertDims(hidden, experts, config.optionalInteger("n_shared_experts").orElse(0),
+            config.integer("num_experts_per_tok"), config.integer("moe_intermediate_size"));
+        RouterOptions r = RouterOptions.defaults();
+        var routing = new RouterOptions(config.enumValue("scoring_func", RouterScore.class, r.scoring()),
+            config.bool("norm_topk_prob", r.normTopkProb()),
+            config.real("routed_scaling_factor", r.routedScalingFactor()),
+            config.optionalInteger("n_group").orElse(r.nGroup()),
+            config.optionalInteger("topk_group").orElse(r.topkGroup()));
+        BalanceOptions b = BalanceOptions.defaults();
         boolean lossFreeBias = "noaux_tc".equals(config.string("topk_method", "greedy"));
-        return new MoeConfig(hidden, experts, config.optionalInteger("n_shared_experts").orElse(0),
-            config.integer("num_experts_per_tok"), config.integer("moe_intermediate_size"),
-            config.enumValue("scoring_func", RouterScore.class, RouterScore.SOFTMAX),
-            config.bool("norm_topk_prob", true), config.real("routed_scaling_factor", 1.0),
-            config.optionalInteger("n_group").orElse(1), config.optionalInteger("topk_group").orElse(1),
-            config.real("aux_loss_alpha", 0.001), config.bool("seq_aux", false),
-            config.real("router_z_loss_coef", 0.0), config.real("moe_capacity_factor", 0.0),
-            lossFreeBias ? config.real("aux_free_bias_update_speed", 0.001) : 0.0);
+        var balance = new BalanceOptions(config.real("aux_loss_alpha", b.auxLossAlpha()),
+            config.bool("seq_aux", b.seqAux()), config.real("router_z_loss_coef", b.zLossCoef()),
+            config.real("moe_capacity_factor", b.capacityFactor()),
+            lossFreeBias ? config.real("aux_free_bias_update_speed", BalanceOptions.DEFAULT_BIAS_UPDATE_SPEED)
+                : b.biasUpdateSpeed());
+        return new MoeConfig(dims, routing, balance);
     }
 }

@@ -32,14 +32,17 @@ public final class BalanceLoss {
      * tokens; {@code indices} are the [B * T * K] chosen experts, token-major.
      */
     public static Tensor of(MoeConfig c, Router.Routing r, long[] indices, int b, int t) {
+        BalanceOptions o = c.balance();
+        int topK = c.dims().topK();
         Tensor loss = null;
-        if (c.auxLossAlpha() > 0) {
-            Tensor p = c.scoring() == RouterScore.SOFTMAX ? r.scores() : div(r.scores(), sum(r.scores(), true, 1));
-            loss = c.seqAux() ? sequenceWise(p, indices, b, t, c.topK(), c.auxLossAlpha())
-                : batchWise(p, indices, c.topK(), c.auxLossAlpha());
+        if (o.auxLossAlpha() > 0) {
+            Tensor p = c.routing().scoring() == RouterScore.SOFTMAX ? r.scores()
+                : div(r.scores(), sum(r.scores(), true, 1));
+            loss = o.seqAux() ? sequenceWise(p, indices, b, t, topK, o.auxLossAlpha())
+                : batchWise(p, indices, topK, o.auxLossAlpha());
         }
-        if (c.zLossCoef() > 0) {
-            Tensor z = zLoss(r.logits(), c.zLossCoef());
+        if (o.zLossCoef() > 0) {
+            Tensor z = zLoss(r.logits(), o.zLossCoef());
             loss = loss == null ? z : add(loss, z);
         }
         return loss != null ? loss : Tensor.of(Nd4j.scalar(r.logits().dtype(), 0.0));

@@ -31,12 +31,14 @@ import spindle.layers.SwiGlu;
  * that LoRA and QAT can target them) and {@code shared_experts.*} (one SwiGlu of width moe_intermediate_size *
  * n_shared_experts; absent when n_shared_experts is 0).
  *
- * <p>Each expert runs once on the tokens routed to it (gathered with indexSelect); an expert that receives no tokens is skipped but still gets a zero gradient. In training mode
- * with capacity_factor > 0 an expert keeps at most ceil(capacity_factor * N * K / E) slots, the earliest
- * tokens first; a dropped slot contributes nothing (the token keeps its other experts and the residual).
+ * <p>Each expert runs once on the tokens routed to it (gathered with indexSelect); an expert that receives no
+ * tokens is skipped but still gets a zero gradient. In training mode with moe_capacity_factor > 0 an expert keeps
+ * at most ceil(moe_capacity_factor * N * K / E) slots, the earliest tokens first; a dropped slot contributes
+ * nothing (the token keeps its other experts and the residual).
  */
 public final class MixtureOfExperts extends Module {
     private final MoeConfig c;
+    private final ExpertDims dims;
     private final Router gate;
     private final ModuleList<SwiGlu> experts;
     private final SwiGlu sharedExperts;
@@ -47,14 +49,16 @@ public final class MixtureOfExperts extends Module {
             throw new IllegalArgumentException("MixtureOfExperts: config, linears, dtype and init must not be null");
         }
         this.c = c;
+        this.dims = c.dims();
         gate = child("gate", new Router(c, dtype, init));
         List<SwiGlu> routed = new ArrayList<>();
-        for (int e = 0; e < c.nRoutedExperts(); e++) {
-            routed.add(new SwiGlu(c.hidden(), c.moeIntermediateSize(), linears));
+        for (int e = 0; e < dims.nRoutedExperts(); e++) {
+            routed.add(new SwiGlu(dims.hidden(), dims.moeIntermediateSize(), linears));
         }
         experts = child("experts", new ModuleList<>(routed));
-        sharedExperts = c.nSharedExperts() == 0 ? null
-            : child("shared_experts", new SwiGlu(c.hidden(), c.moeIntermediateSize() * c.nSharedExperts(), linears));
+        sharedExperts = dims.nSharedExperts() == 0 ? null
+            : child("shared_experts", new SwiGlu(dims.hidden(), dims.moeIntermediateSize() * dims.nSharedExperts(),
+                linears));
     }
 
     public MoeConfig config() {
@@ -78,24 +82,24 @@ public final class MixtureOfExperts extends Module {
     /** x [B, T, hidden] → the mixed hidden state [B, T, hidden], the balance loss and the per-expert load. */
     public MoeOutput forward(Tensor x) {
         long[] s = x.shape();
-        if (s.length != 3 || s[2] != c.hidden() || s[0] < 1 || s[1] < 1) {
+        if (s.length != 3 || s[2] != dims.hidden() || s[0] < 1 || s[1] < 1) {
             throw new IllegalArgumentException("MixtureOfExperts.forward: x must have shape [B, T, hidden_size = "
-                + c.hidden() + "] with B, T >= 1 but has " + Arrays.toString(s));
+                + dims.hidden() + "] with B, T >= 1 but has " + Arrays.toString(s));
         }
         int b = (int) s[0];
         int t = (int) s[1];
         long n = (long) b * t;
-        Tensor flat = reshape(x, n, c.hidden());
+        Tensor flat = reshape(x, n, dims.hidden());
         Router.Routing r = gate.route(flat);
-        long[] indices = r.indices().value().reshape('c', new long[] {n * c.topK()}).toLongVector();
-        Dispatch d = Dispatch.of(indices, c.topK(), c.nRoutedExperts(), isTraining() ? c.capacity(n) : 0);
+        long[] indices = r.indices().value().reshape('c', new long[] {n * dims.topK()}).toLongVector();
+        Dispatch d = Dispatch.of(indices, dims.topK(), dims.nRoutedExperts(), isTraining() ? c.capacity(n) : 0);
         gate.recordLoad(d.routed());
         Tensor y = routedExperts(flat, r.weights(), d);
         if (sharedExperts != null) {
             y = add(y, sharedExperts.forward(flat));
         }
         Tensor loss = BalanceLoss.of(c, r, indices, b, t);
-        return new MoeOutput(reshape(y, b, t, c.hidden()), loss, d.routed());
+        return new MoeOutput(reshape(y, b, t, dims.hidden()), loss, d.routed());
     }
 
     /**
@@ -117,7 +121,7 @@ public final class MixtureOfExperts extends Module {
         long n = x.size(0);
         List<Tensor> outs = new ArrayList<>();
         List<Tensor> idle = new ArrayList<>();
-        for (int e = 0; e < c.nRoutedExperts(); e++) {
+        for (int e = 0; e < dims.nRoutedExperts(); e++) {
             SwiGlu expert = experts.get(e);
             if (d.kept(e) == 0) {
                 idle.addAll(expert.namedParameters().values());
@@ -131,7 +135,7 @@ public final class MixtureOfExperts extends Module {
         }
         Tensor stacked = outs.size() == 1 ? outs.get(0) : Joins.concat(0, outs.toArray(Tensor[]::new));
         Tensor perSlot = Indexing.indexSelect(stacked, 0, Tensor.of(Nd4j.createFromArray(d.rowOfSlot())));
-        Tensor weighted = mul(reshape(perSlot, n, c.topK(), c.hidden()), unsqueeze(weights, 2));   // [N, K, hidden]
+        Tensor weighted = mul(reshape(perSlot, n, dims.topK(), dims.hidden()), unsqueeze(weights, 2));   // [N,K,hidden]
         return sum(weighted, false, 1);
     }
 

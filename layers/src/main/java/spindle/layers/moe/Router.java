@@ -43,10 +43,12 @@ public final class Router extends Module implements AfterOptimizerStep {
     /** Added to the keys of experts outside a token's best groups: far below any score, so never chosen. */
     private static final double EXCLUDED = 1e30;
 
-    private final MoeConfig c;
+    private final ExpertDims dims;
+    private final RouterOptions routing;
+    private final double biasUpdateSpeed;
     private final Tensor weight;
     private final INDArray bias;
-    /** Slots routed to each expert since the last optimizer step; integer sums, so the replicas' order does not matter. */
+    /** Slots routed to each expert since the last optimizer step: integer sums, the same in any order of replicas. */
     private final AtomicLongArray stepLoad;
 
     /**
@@ -61,21 +63,23 @@ public final class Router extends Module implements AfterOptimizerStep {
 
     /**
      * The gate of {@code c}; its weight is filled by {@code init}. The persistent buffer
-     * {@code e_score_correction_bias} [E] (zeros) exists only when bias_update_speed > 0.
+     * {@code e_score_correction_bias} [E] (zeros) exists only when aux_free_bias_update_speed > 0.
      */
     public Router(MoeConfig c, DataType dtype, Init init) {
-        this.c = c;
-        weight = param("weight", init.create(dtype, c.nRoutedExperts(), c.hidden()));
-        bias = c.biasUpdateSpeed() > 0 ? buffer("e_score_correction_bias", Nd4j.zeros(dtype, c.nRoutedExperts()), true)
+        dims = c.dims();
+        routing = c.routing();
+        biasUpdateSpeed = c.balance().biasUpdateSpeed();
+        weight = param("weight", init.create(dtype, dims.nRoutedExperts(), dims.hidden()));
+        bias = biasUpdateSpeed > 0 ? buffer("e_score_correction_bias", Nd4j.zeros(dtype, dims.nRoutedExperts()), true)
             : null;
-        stepLoad = bias == null ? null : new AtomicLongArray(c.nRoutedExperts());
+        stepLoad = bias == null ? null : new AtomicLongArray(dims.nRoutedExperts());
     }
 
     public Tensor weight() {
         return weight;
     }
 
-    /** The loss-free balancing bias [E], or null when bias_update_speed is 0. */
+    /** The loss-free balancing bias [E], or null when aux_free_bias_update_speed is 0. */
     public INDArray bias() {
         return bias;
     }
@@ -83,14 +87,15 @@ public final class Router extends Module implements AfterOptimizerStep {
     /** x [N, hidden] → the routing of its N tokens. */
     public Routing route(Tensor x) {
         Tensor logits = Linalg.linear(x, weight, null);
-        Tensor scores = c.scoring() == RouterScore.SOFTMAX ? Softmax.softmax(logits, -1) : Activations.sigmoid(logits);
+        Tensor scores = routing.scoring() == RouterScore.SOFTMAX ? Softmax.softmax(logits, -1)
+            : Activations.sigmoid(logits);
         Tensor indices = Tensor.of(select(scores.value()));
         Tensor w = Indexing.gather(scores, 1, indices);
-        if (c.normTopkProb()) {
+        if (routing.normTopkProb()) {
             w = div(w, sum(w, true, 1));
         }
-        if (c.routedScalingFactor() != 1) {
-            w = mulScalar(w, c.routedScalingFactor());
+        if (routing.routedScalingFactor() != 1) {
+            w = mulScalar(w, routing.routedScalingFactor());
         }
         return new Routing(logits, scores, indices, w);
     }
@@ -143,9 +148,9 @@ public final class Router extends Module implements AfterOptimizerStep {
     public void updateBias(long[] load) {
         if (bias == null) {
             throw new IllegalStateException("updateBias needs the loss-free balancing bias, which exists only when"
-                + " bias_update_speed > 0 (it is " + c.biasUpdateSpeed() + ")");
+                + " aux_free_bias_update_speed > 0 (it is " + biasUpdateSpeed + ")");
         }
-        int e = c.nRoutedExperts();
+        int e = dims.nRoutedExperts();
         if (load == null || load.length != e) {
             throw new IllegalArgumentException("updateBias: load must have n_routed_experts = " + e
                 + " entries but has " + (load == null ? "none (null)" : load.length));
@@ -153,7 +158,7 @@ public final class Router extends Module implements AfterOptimizerStep {
         double mean = Arrays.stream(load).asDoubleStream().sum() / e;
         double[] step = new double[e];
         for (int i = 0; i < e; i++) {
-            step[i] = c.biasUpdateSpeed() * Math.signum(mean - load[i]);
+            step[i] = biasUpdateSpeed * Math.signum(mean - load[i]);
         }
         double centre = Arrays.stream(step).sum() / e;
         double[] b = bias.castTo(DataType.DOUBLE).toDoubleVector();
@@ -167,14 +172,14 @@ public final class Router extends Module implements AfterOptimizerStep {
     private INDArray select(INDArray scores) {
         try (GradMode.Scope off = GradMode.disable()) {
             INDArray key = bias == null ? scores : scores.add(bias);
-            if (c.nGroup() > 1) {
+            if (routing.nGroup() > 1) {
                 INDArray limited = keepBestGroups(key);
                 if (key != scores) {
                     Memory.release(key);
                 }
                 key = limited;
             }
-            INDArray chosen = TopK.topK(Tensor.of(key), c.topK()).indices().value();
+            INDArray chosen = TopK.topK(Tensor.of(key), dims.topK()).indices().value();
             if (key != scores) {
                 Memory.release(key);
             }
@@ -185,13 +190,13 @@ public final class Router extends Module implements AfterOptimizerStep {
     /** The keys with EXCLUDED subtracted outside each token's topk_group best groups. */
     private INDArray keepBestGroups(INDArray key) {
         long n = key.size(0);
-        int groups = c.nGroup();
-        long per = c.nRoutedExperts() / groups;
+        int groups = routing.nGroup();
+        long per = dims.nRoutedExperts() / groups;
         INDArray grouped = key.reshape('c', new long[] {n, groups, per});
-        INDArray groupScore = c.scoring() == RouterScore.SIGMOID && per > 1
+        INDArray groupScore = routing.scoring() == RouterScore.SIGMOID && per > 1
             ? TopK.topK(Tensor.of(grouped), 2).values().value().sum(2)
             : grouped.max(2);
-        INDArray best = TopK.topK(Tensor.of(groupScore), c.topkGroup()).indices().value();   // [N, topk_group]
+        INDArray best = TopK.topK(Tensor.of(groupScore), routing.topkGroup()).indices().value();   // [N, topk_group]
         INDArray oneHot = Nd4j.exec(new OneHot(best, groups, -1, 1.0, 0.0, key.dataType()))[0];
         INDArray penalty = oneHot.sum(1).rsubi(1.0).muli(-EXCLUDED);                         // [N, G]: 0 or -EXCLUDED
         INDArray out = Nd4j.createUninitialized(key.dataType(), n, groups, per);

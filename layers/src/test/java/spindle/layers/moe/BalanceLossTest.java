@@ -38,7 +38,8 @@ class BalanceLossTest {
 
     @Test
     void sigmoidScoresAreNormalisedPerTokenAndTheEnabledLossesAdd() {
-        MoeConfig c = new MoeConfig(3, 2, 0, 1, 2, RouterScore.SIGMOID, true, 1, 1, 1, 1.0, false, 0.5, 0, 0);
+        MoeConfig c = new MoeConfig(new ExpertDims(3, 2, 0, 1, 2), MoeFixtures.sigmoid(true, 1),
+            BalanceOptions.defaults().withAuxLoss(1.0, false).withZLoss(0.5));
         Tensor logits = tensor(new double[] {0, -Math.log(3)}, 1, 2);   // sigmoid: [1/2, 1/4]
         Tensor scores = tensor(new double[] {0.5, 0.25}, 1, 2);
         Tensor indices = Tensor.of(Nd4j.createFromArray(new long[][] {{0}}));
@@ -46,7 +47,7 @@ class BalanceLossTest {
         // f = [2, 0], P = [2/3, 1/3] -> 4/3; z = 0.5 * log(1 + 1/3)^2
         double z = Math.log(4.0 / 3);
         assertEquals(4.0 / 3 + 0.5 * z * z, BalanceLoss.of(c, r, new long[] {0}, 1, 1).item(), 1e-15);
-        MoeConfig none = c.withLosses(0, false, 0);
+        MoeConfig none = c.withBalance(c.balance().withAuxLoss(0, false).withZLoss(0));
         Tensor zero = BalanceLoss.of(none, r, new long[] {0}, 1, 1);
         assertEquals(0, zero.rank());
         assertEquals(0.0, zero.item());

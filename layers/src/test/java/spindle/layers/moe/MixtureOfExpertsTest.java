@@ -27,7 +27,7 @@ class MixtureOfExpertsTest {
 
     @Test
     void membersHaveHuggingFaceNames() {
-        MixtureOfExperts moe = MoeFixtures.layer(MoeConfig.defaults(4, 3, 2, 2, 5), 1);
+        MixtureOfExperts moe = MoeFixtures.layer(MoeFixtures.config(4, 3, 2, 2, 5), 1);
         List<String> expected = new ArrayList<>(List.of("gate.weight"));
         for (int e = 0; e < 3; e++) {
             for (String p : List.of("gate_proj", "up_proj", "down_proj")) {
@@ -39,20 +39,21 @@ class MixtureOfExpertsTest {
         assertEquals(expected, new ArrayList<>(moe.stateDict().keySet()));   // no bias buffer: torch_ref loads strictly
         assertArrayEquals(new long[] {10, 4}, moe.namedParameters().get("shared_experts.gate_proj.weight").shape());
         assertArrayEquals(new long[] {3, 4}, moe.namedParameters().get("gate.weight").shape());
-        assertNull(MoeFixtures.layer(MoeConfig.defaults(4, 3, 0, 2, 5), 1).sharedExperts());
+        assertNull(MoeFixtures.layer(MoeFixtures.config(4, 3, 0, 2, 5), 1).sharedExperts());
     }
 
     @Test
     void lossFreeBiasIsAPersistentBufferOnlyWhenEnabled() {
-        MixtureOfExperts moe = MoeFixtures.layer(MoeConfig.defaults(4, 3, 0, 2, 5).withBiasUpdateSpeed(1e-3), 1);
+        MoeConfig c = MoeFixtures.config(4, 3, 0, 2, 5).withBalance(MoeFixtures.TORCH_REF.withBiasUpdateSpeed(1e-3));
+        MixtureOfExperts moe = MoeFixtures.layer(c, 1);
         assertTrue(moe.stateDict().containsKey("gate.e_score_correction_bias"));
         assertEquals(0, moe.namedParameters().keySet().stream().filter(k -> k.contains("bias")).count());
-        assertNull(MoeFixtures.layer(MoeConfig.defaults(4, 3, 0, 2, 5), 1).gate().bias());
+        assertNull(MoeFixtures.layer(MoeFixtures.config(4, 3, 0, 2, 5), 1).gate().bias());
     }
 
     @Test
     void tokensPerExpertCountsEveryRoutedSlot() {
-        MixtureOfExperts moe = MoeFixtures.layer(MoeConfig.defaults(2, 4, 1, 2, 3), 2);
+        MixtureOfExperts moe = MoeFixtures.layer(MoeFixtures.config(2, 4, 1, 2, 3), 2);
         MoeFixtures.setGate(moe, COMPASS);
         // top-2 per token: {0,1} {1,0} {2,1} {3,0} {0,1} {3,2}
         Tensor x = tensor(new double[] {3, 0.5, 0.5, 3, -3, 0.5, 0.5, -3, 2, 1, -1, -2}, 2, 3, 2);
@@ -63,12 +64,12 @@ class MixtureOfExpertsTest {
     void groupLimitedRoutingUsesGroupMaxForSoftmaxAndTopTwoSumForSigmoid() {
         double[][] identity = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
         Tensor x = tensor(new double[] {2, 1.9, 2.5, -3}, 1, 1, 4);   // logits = x
-        MoeConfig c = MoeConfig.defaults(4, 4, 0, 2, 3).withGroups(2, 1);
+        MoeConfig c = MoeFixtures.config(4, 4, 0, 2, 3).withRouting(RouterOptions.defaults().withGroups(2, 1));
         MixtureOfExperts softmax = MoeFixtures.layer(c, 3);
         MoeFixtures.setGate(softmax, identity);
         // group maxima 2 and 2.5: group {2, 3} wins, so both of its experts are taken (ungrouped: {2, 0})
         assertArrayEquals(new long[] {0, 0, 1, 1}, softmax.forward(x).tokensPerExpert());
-        MixtureOfExperts sigmoid = MoeFixtures.layer(c.withScoring(RouterScore.SIGMOID, true, 1), 3);
+        MixtureOfExperts sigmoid = MoeFixtures.layer(c.withRouting(MoeFixtures.sigmoid(true, 1).withGroups(2, 1)), 3);
         MoeFixtures.setGate(sigmoid, identity);
         // top-2 sums: s(2) + s(1.9) = 1.75 beats s(2.5) + s(-3) = 0.97, so group {0, 1} wins
         assertArrayEquals(new long[] {1, 1, 0, 0}, sigmoid.forward(x).tokensPerExpert());
@@ -76,7 +77,7 @@ class MixtureOfExpertsTest {
 
     @Test
     void expertWithoutTokensGetsZeroGradientNotNull() {
-        MixtureOfExperts moe = MoeFixtures.layer(MoeConfig.defaults(2, 4, 1, 1, 3), 4);
+        MixtureOfExperts moe = MoeFixtures.layer(MoeFixtures.config(2, 4, 1, 1, 3), 4);
         MoeFixtures.setGate(moe, COMPASS);
         Tensor x = tensor(new double[] {3, 0.5, 0.5, 3, -3, 0.5, 2, 1}, 2, 2, 2);   // experts 0, 1, 2, 0
         MoeOutput out = moe.forward(x);
@@ -93,7 +94,7 @@ class MixtureOfExpertsTest {
 
     @Test
     void capacityDropsTheLatestTokensInTrainingOnly() {
-        MoeConfig c = new MoeConfig(2, 2, 0, 1, 3, RouterScore.SOFTMAX, true, 1, 1, 1, 0.01, false, 0, 1.0, 0);
+        MoeConfig c = MoeFixtures.config(2, 2, 0, 1, 3).withBalance(MoeFixtures.TORCH_REF.withCapacityFactor(1.0));
         MixtureOfExperts moe = MoeFixtures.layer(c, 5);
         MoeFixtures.setGate(moe, new double[][] {{1, 0}, {-1, 0}});
         double[] rows = {3, 0, 2, 0.5, 4, 1, 1, -1};   // every token prefers expert 0; capacity ceil(4 * 1 / 2) = 2
@@ -112,8 +113,8 @@ class MixtureOfExpertsTest {
 
     @Test
     void lossFreeBiasChangesTheChoiceButNotTheWeight() {
-        MoeConfig c = MoeConfig.defaults(2, 4, 0, 1, 3).withScoring(RouterScore.SIGMOID, false, 1)
-            .withBiasUpdateSpeed(1.0);
+        MoeConfig c = MoeFixtures.config(2, 4, 0, 1, 3).withRouting(MoeFixtures.sigmoid(false, 1))
+            .withBalance(MoeFixtures.TORCH_REF.withBiasUpdateSpeed(1.0));
         MixtureOfExperts moe = MoeFixtures.layer(c, 6);
         MoeFixtures.setGate(moe, COMPASS);
         moe.updateBias(new long[] {10, 0, 0, 0});   // [-1, 1, 1, 1] re-centred to [-1.5, 0.5, 0.5, 0.5]
@@ -128,7 +129,7 @@ class MixtureOfExpertsTest {
 
     @Test
     void updateBiasMovesByGammaTowardsTheMeanLoadAndRecentres() {
-        MixtureOfExperts moe = MoeFixtures.layer(MoeConfig.defaults(2, 4, 0, 2, 3).withBiasUpdateSpeed(0.1), 7);
+        MixtureOfExperts moe = MoeFixtures.layer(biased(0.1), 7);
         moe.updateBias(new long[] {3, 1, 2, 2});   // mean 2: signs -, +, 0, 0
         assertArrayEquals(new double[] {-0.1, 0.1, 0, 0}, moe.gate().bias().toDoubleVector(), 1e-15);
         moe.updateBias(new long[] {0, 0, 0, 8});   // [0, 0.2, 0.1, -0.1], mean 0.05
@@ -137,7 +138,7 @@ class MixtureOfExpertsTest {
 
     @Test
     void afterOptimizerStepMovesTheBiasByTheTrainingForwardsSinceTheLastStep() {
-        MoeConfig c = MoeConfig.defaults(2, 4, 0, 2, 3).withBiasUpdateSpeed(0.1);
+        MoeConfig c = biased(0.1);
         MixtureOfExperts moe = MoeFixtures.layer(c, 7);
         MoeFixtures.setGate(moe, COMPASS);
         long[] first = moe.forward(tensor(new double[] {3, 0.5, 0.5, 3, 2, 1}, 1, 3, 2)).tokensPerExpert();
@@ -159,7 +160,7 @@ class MixtureOfExpertsTest {
         assertArrayEquals(new long[4], moe.gate().pendingLoad(), "the step's load is cleared");
         moe.gate().afterOptimizerStep();   // no training forward since the last step: nothing moves
         assertArrayEquals(byHand.gate().bias().toDoubleVector(), moe.gate().bias().toDoubleVector(), 0.0);
-        MixtureOfExperts plain = MoeFixtures.layer(MoeConfig.defaults(2, 4, 0, 2, 3), 7);
+        MixtureOfExperts plain = MoeFixtures.layer(MoeFixtures.config(2, 4, 0, 2, 3), 7);
         plain.forward(tensor(new double[] {3, 0.5}, 1, 1, 2));
         plain.gate().afterOptimizerStep();   // without loss-free balancing there is nothing to do
         assertNull(plain.gate().pendingLoad());
@@ -167,8 +168,8 @@ class MixtureOfExpertsTest {
 
     @Test
     void float32LayerAgreesWithItsFloat64Copy() {
-        MoeConfig c = MoeConfig.defaults(6, 6, 1, 2, 4).withScoring(RouterScore.SIGMOID, true, 2.5).withGroups(3, 2)
-            .withLosses(0.1, true, 0.01).withCapacityFactor(0.8).withBiasUpdateSpeed(0.01);
+        MoeConfig c = new MoeConfig(new ExpertDims(6, 6, 1, 2, 4), MoeFixtures.sigmoid(true, 2.5).withGroups(3, 2),
+            new BalanceOptions(0.1, true, 0.01, 0.8, 0.01));
         MixtureOfExperts f64 = MoeFixtures.layer(c, 9);
         f64.updateBias(new long[] {9, 0, 2, 4, 1, 0});
         MixtureOfExperts f32 = new MixtureOfExperts(c, LinearFactory.plain(DataType.FLOAT, Init.zeros()), DataType.FLOAT,
@@ -189,11 +190,11 @@ class MixtureOfExpertsTest {
 
     @Test
     void rejectsBadArguments() {
-        MixtureOfExperts plain = MoeFixtures.layer(MoeConfig.defaults(2, 4, 0, 2, 3), 8);
+        MixtureOfExperts plain = MoeFixtures.layer(MoeFixtures.config(2, 4, 0, 2, 3), 8);
         IllegalStateException noBias = assertThrows(IllegalStateException.class,
             () -> plain.updateBias(new long[] {1, 1, 1, 1}));
-        assertTrue(noBias.getMessage().contains("bias_update_speed"), noBias.getMessage());
-        MixtureOfExperts biased = MoeFixtures.layer(MoeConfig.defaults(2, 4, 0, 2, 3).withBiasUpdateSpeed(0.1), 8);
+        assertTrue(noBias.getMessage().contains("aux_free_bias_update_speed"), noBias.getMessage());
+        MixtureOfExperts biased = MoeFixtures.layer(biased(0.1), 8);
         IllegalArgumentException length = assertThrows(IllegalArgumentException.class,
             () -> biased.updateBias(new long[] {1, 1, 1}));
         assertTrue(length.getMessage().contains("n_routed_experts = 4"), length.getMessage());
@@ -204,6 +205,11 @@ class MixtureOfExpertsTest {
         IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
             () -> plain.forward(tensor(new double[] {1, 2, 3}, 1, 1, 3)));
         assertTrue(width.getMessage().contains("[1, 1, 3]"), width.getMessage());
+    }
+
+    /** 2 hidden, 4 experts, top-2, with the loss-free bias moving at {@code speed}. */
+    static MoeConfig biased(double speed) {
+        return MoeFixtures.config(2, 4, 0, 2, 3).withBalance(MoeFixtures.TORCH_REF.withBiasUpdateSpeed(speed));
     }
 
     static double[] row(MoeOutput out, int token) {

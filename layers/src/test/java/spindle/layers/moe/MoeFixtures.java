@@ -14,7 +14,20 @@ import spindle.layers.LinearFactory;
 
 /** Seeded float64 MoE layers and inputs for the tests of this package. */
 final class MoeFixtures {
+    /** torch_ref.py's balance options: the Switch loss with aux_loss_alpha 0.01, batch-wise, nothing else. */
+    static final BalanceOptions TORCH_REF = BalanceOptions.defaults().withAuxLoss(0.01, false);
+
     private MoeFixtures() {}
+
+    /** The layer of these sizes with the default routing (softmax, normalised top-k) and {@link #TORCH_REF}. */
+    static MoeConfig config(int hidden, int experts, int sharedExperts, int topK, int width) {
+        return MoeConfig.of(new ExpertDims(hidden, experts, sharedExperts, topK, width)).withBalance(TORCH_REF);
+    }
+
+    /** Sigmoid scoring with norm_topk_prob and routed_scaling_factor as given, one group. */
+    static RouterOptions sigmoid(boolean normTopkProb, double routedScalingFactor) {
+        return RouterOptions.defaults().withScoring(RouterScore.SIGMOID, normTopkProb, routedScalingFactor);
+    }
 
     /** A float64 layer with N(0, 0.5²) expert weights and N(0, 1) gate weights drawn from {@code seed}. */
     static MixtureOfExperts layer(MoeConfig c, long seed) {
@@ -47,13 +60,14 @@ final class MoeFixtures {
      * and the bias: a gap well above the finite-difference step keeps the routing fixed during a check.
      */
     static double routingMargin(MixtureOfExperts moe, Tensor x) {
-        MoeConfig c = moe.config();
+        int topK = moe.config().dims().topK();
+        RouterOptions c = moe.config().routing();
         double[][] keys;
         try (GradMode.Scope off = GradMode.disable()) {
             Tensor flat = Shapes.reshape(x, x.size(0) * x.size(1), x.size(2));
             keys = moe.gate().route(flat).scores().value().toDoubleMatrix();
         }
-        int per = c.nRoutedExperts() / c.nGroup();
+        int per = moe.config().dims().nRoutedExperts() / c.nGroup();
         double margin = Double.POSITIVE_INFINITY;
         for (double[] key : keys) {
             for (int i = 0; i < key.length && moe.gate().bias() != null; i++) {
@@ -74,8 +88,8 @@ final class MoeFixtures {
             }
             double[] allowed = IntStream.range(0, key.length).filter(i -> group[i / per] >= cut)
                 .mapToDouble(i -> key[i]).sorted().toArray();
-            if (c.topK() < allowed.length) {
-                margin = Math.min(margin, allowed[allowed.length - c.topK()] - allowed[allowed.length - c.topK() - 1]);
+            if (topK < allowed.length) {
+                margin = Math.min(margin, allowed[allowed.length - topK] - allowed[allowed.length - topK - 1]);
             }
         }
         return margin;

@@ -31,17 +31,18 @@ class MoeGradTest {
     static final int HIDDEN = 3;
 
     static Stream<Named<MoeConfig>> cases() {
-        MoeConfig base = MoeConfig.defaults(HIDDEN, 4, 1, 2, 2);
+        MoeConfig base = MoeFixtures.config(HIDDEN, 4, 1, 2, 2);
+        BalanceOptions torchRef = MoeFixtures.TORCH_REF;
         return Stream.of(
-            Named.of("softmax top-2, shared expert, Switch loss", base.withLosses(0.5, false, 0)),
-            Named.of("sigmoid top-2, normalised, scaling 2.5", base.withScoring(RouterScore.SIGMOID, true, 2.5)),
-            Named.of("sigmoid, not normalised", base.withScoring(RouterScore.SIGMOID, false, 1.0)),
+            Named.of("softmax top-2, shared expert, Switch loss", base.withBalance(torchRef.withAuxLoss(0.5, false))),
+            Named.of("sigmoid top-2, normalised, scaling 2.5", base.withRouting(MoeFixtures.sigmoid(true, 2.5))),
+            Named.of("sigmoid, not normalised", base.withRouting(MoeFixtures.sigmoid(false, 1.0))),
             Named.of("sigmoid, 2 groups of 3 keep 1 (top-2 group sums), loss-free bias",
-                MoeConfig.defaults(HIDDEN, 6, 1, 2, 2).withScoring(RouterScore.SIGMOID, true, 1.0).withGroups(2, 1)
-                    .withBiasUpdateSpeed(0.01)),
-            Named.of("softmax, 2 groups keep 1", base.withGroups(2, 1)),
-            Named.of("sequence-wise loss and z-loss", base.withLosses(0.5, true, 0.1)),
-            Named.of("capacity factor 0.5 drops slots", base.withCapacityFactor(0.5)));
+                MoeFixtures.config(HIDDEN, 6, 1, 2, 2).withRouting(MoeFixtures.sigmoid(true, 1.0).withGroups(2, 1))
+                    .withBalance(torchRef.withBiasUpdateSpeed(0.01))),
+            Named.of("softmax, 2 groups keep 1", base.withRouting(RouterOptions.defaults().withGroups(2, 1))),
+            Named.of("sequence-wise loss and z-loss", base.withBalance(torchRef.withAuxLoss(0.5, true).withZLoss(0.1))),
+            Named.of("capacity factor 0.5 drops slots", base.withBalance(torchRef.withCapacityFactor(0.5))));
     }
 
     /**

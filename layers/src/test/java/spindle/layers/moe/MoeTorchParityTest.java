@@ -63,24 +63,34 @@ class MoeTorchParityTest {
     }
 
     static List<Case> configs() {
-        MoeConfig base = MoeConfig.defaults(HIDDEN, 6, 1, 2, 5);
+        MoeConfig base = MoeFixtures.config(HIDDEN, 6, 1, 2, 5);
+        BalanceOptions torchRef = MoeFixtures.TORCH_REF;
         return List.of(
             new Case("torch_ref defaults: softmax top-2, normalised, one shared expert", base, null, true),
             new Case("softmax top-1, not normalised, scaling 2.5, no shared expert",
-                new MoeConfig(HIDDEN, 4, 0, 1, 3, RouterScore.SOFTMAX, false, 2.5, 1, 1, 0.1, false, 0, 0, 0), null,
-                true),
+                new MoeConfig(new ExpertDims(HIDDEN, 4, 0, 1, 3),
+                    RouterOptions.defaults().withScoring(RouterScore.SOFTMAX, false, 2.5),
+                    torchRef.withAuxLoss(0.1, false)),
+                null, true),
             new Case("sigmoid top-3, normalised, scaling 2.5, 2 shared experts",
-                new MoeConfig(HIDDEN, 6, 2, 3, 4, RouterScore.SIGMOID, true, 2.5, 1, 1, 0.05, false, 0, 0, 0), null,
-                true),
+                new MoeConfig(new ExpertDims(HIDDEN, 6, 2, 3, 4), MoeFixtures.sigmoid(true, 2.5),
+                    torchRef.withAuxLoss(0.05, false)),
+                null, true),
             new Case("sigmoid, 3 groups keep 2 (top-2 group sums)",
-                base.withScoring(RouterScore.SIGMOID, true, 1.5).withGroups(3, 2), null, true),
-            new Case("softmax, 3 groups keep 1 (group max)", base.withGroups(3, 1), null, true),
+                base.withRouting(MoeFixtures.sigmoid(true, 1.5).withGroups(3, 2)), null, true),
+            new Case("softmax, 3 groups keep 1 (group max)",
+                base.withRouting(RouterOptions.defaults().withGroups(3, 1)), null, true),
             new Case("sequence-wise balance loss and z-loss, sigmoid",
-                base.withScoring(RouterScore.SIGMOID, true, 1.0).withLosses(0.3, true, 0.02), null, true),
-            new Case("capacity factor 0.6 in training drops late tokens", base.withCapacityFactor(0.6), null, true),
-            new Case("capacity factor 0.6 in eval drops nothing", base.withCapacityFactor(0.6), null, false),
+                base.withRouting(MoeFixtures.sigmoid(true, 1.0))
+                    .withBalance(torchRef.withAuxLoss(0.3, true).withZLoss(0.02)),
+                null, true),
+            new Case("capacity factor 0.6 in training drops late tokens",
+                base.withBalance(torchRef.withCapacityFactor(0.6)), null, true),
+            new Case("capacity factor 0.6 in eval drops nothing",
+                base.withBalance(torchRef.withCapacityFactor(0.6)), null, false),
             new Case("loss-free bias shifts the choice, sigmoid, groups",
-                base.withScoring(RouterScore.SIGMOID, true, 2.5).withGroups(2, 1).withBiasUpdateSpeed(1e-3),
+                base.withRouting(MoeFixtures.sigmoid(true, 2.5).withGroups(2, 1))
+                    .withBalance(torchRef.withBiasUpdateSpeed(1e-3)),
                 new double[] {0.3, -0.2, 0.1, -0.4, 0.25, -0.05}, true));
     }
 
@@ -97,7 +107,7 @@ class MoeTorchParityTest {
         for (Case c : configs()) {
             MixtureOfExperts moe = c.build();
             Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("config", JSON.convertValue(c.config(), Map.class));
+            entry.put("config", fields(c.config()));
             entry.put("training", c.training());
             entry.put("x", json(c.x().value()));
             entry.put("dy", json(c.dy().value()));
@@ -114,6 +124,15 @@ class MoeTorchParityTest {
         JSON.writeValue(input.toFile(), in);
         PyTorch.run(Path.of("src", "test", "python", "moe_ref.py"), 300, input.toString(), output.toString());
         reference = JSON.readValue(output.toFile(), new TypeReference<>() {});
+    }
+
+    /** The config's values by field name in one flat map, as moe_ref.py reads them. */
+    static Map<String, Object> fields(MoeConfig c) {
+        Map<String, Object> flat = new LinkedHashMap<>();
+        for (Object part : List.of(c.dims(), c.routing(), c.balance())) {
+            flat.putAll(JSON.convertValue(part, new TypeReference<Map<String, Object>>() {}));
+        }
+        return flat;
     }
 
     @ParameterizedTest(name = "{0}")
