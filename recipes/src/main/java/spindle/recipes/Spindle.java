@@ -3,6 +3,9 @@ package spindle.recipes;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import spindle.recipes.bench.Bench;
+import spindle.recipes.bench.OpOverhead;
+import spindle.recipes.bench.Parity;
 import spindle.recipes.config.RecipeConfig;
 
 /** Entry point of {@code ./spindle}: dispatches to one subcommand per job. */
@@ -18,7 +21,7 @@ public final class Spindle implements Runnable {
     }
 
     /** The command line with its subcommands, recipe key help and one-line errors for bad input. */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Spindle());
         // Configured recipes list their keys and defaults under --help.
         cli.getSubcommands().values().forEach(sub -> {

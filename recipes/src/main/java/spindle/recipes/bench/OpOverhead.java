@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -16,7 +16,7 @@ import spindle.autograd.ops.Elementwise;
  */
 @Command(name = "op-overhead", mixinStandardHelpOptions = true,
     description = "Per-op overhead of a small op (µs), as one JSON line.")
-final class OpOverhead implements Callable<Integer> {
+public final class OpOverhead implements Callable<Integer> {
     @Option(names = "--size", description = "Side of the square float32 operands (default: ${DEFAULT-VALUE}).")
     int size = 8;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
             + " backward, and prints one JSON line: loss_abs_err, max_grad_rel_err (max over parameters of"
             + " ||g - g_ref|| / ||g_ref||) and worst_param. Exits 1 unless loss_abs_err <= 1e-10 and"
             + " max_grad_rel_err <= 1e-8 (a NaN error fails)."})
-final class Parity implements Callable<Integer> {
+public final class Parity implements Callable<Integer> {
     @Option(names = "--model-dir", required = true,
         description = "Directory with config.json, model.safetensors, batch.safetensors, grads.safetensors, expected.json.")
     private Path modelDir;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,16 +12,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code spindle bench}: times the training step of {@code torch_ref.py bench} on the same config and prints
- * one JSON line; with {@code --compare} it also runs PyTorch's bench right after and prints the ratio.
+ * {@code spindle bench}: times the Trainer's steps (the ones pretrain runs) on the work of {@code torch_ref.py bench}
+ * and prints one JSON line; with {@code --compare} it also runs PyTorch's bench right after and prints the ratio.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Times one training step (forward, backward, AdamW) of the model a bench config describes.",
+    description = {"Times the Trainer's step (forward, backward, AdamW, as pretrain runs it) on the model a bench"
+        + " config describes.",
         "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
             + " steps, threads, seed); prints one JSON line: replicas, tokens_per_s, step_ms_median, step_ms_min,"
             + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
             + " openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round."})
-final class Bench implements Callable<Integer> {
+public final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;
 
@@ -57,12 +58,12 @@ final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            StepTimer.Result ours = StepTimer.run(config, replicas);
+            BenchResult ours = BenchRun.run(config, replicas);
             System.out.println(ours.toJson());
             if (compare) {
                 ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());
                 System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f,"
-                    + " \"omp_wait_policy_of_both\": \"%s\"}", ratios.get(r), StepTimer.ompWaitPolicy()));
+                    + " \"omp_wait_policy_of_both\": \"%s\"}", ratios.get(r), BenchResult.ompWaitPolicy()));
             }
         }
         if (ratios.size() > 1) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import spindle.recipes.Spindle;
 
 /** {@code bench --compare} reads PyTorch's tokens/s from its JSON line; anything else is an error, never a 0. */
 class BenchCompareTest {

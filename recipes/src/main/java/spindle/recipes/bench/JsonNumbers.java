@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package spindle.recipes;
+package spindle.recipes.bench;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

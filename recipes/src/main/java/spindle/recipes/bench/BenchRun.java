@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.profiler.OpProfiler;
+import org.nd4j.linalg.profiler.ProfilerConfig;
+import spindle.autograd.Memory;
+import spindle.data.Batch;
+import spindle.data.DataLoader;
+import spindle.data.Dataset;
+import spindle.data.HfConfig;
+import spindle.data.LoaderOptions;
+import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLms;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
+import spindle.optim.LrSchedule;
+import spindle.trainers.Callback;
+import spindle.trainers.LanguageModeling;
+import spindle.trainers.StepMetrics;
+import spindle.trainers.Trainer;
+import spindle.trainers.TrainerOptions;
+
+/**
+ * The measured steps of {@link Bench}: {@link Trainer} steps, as {@code pretrain} runs them, on the work of
+ * torch_ref.py's bench loop: AdamW at a constant lr with weight decay on every parameter, one fixed random batch,
+ * no clipping (the trainer still measures the gradient norm, as it does in every run).
+ */
+final class BenchRun {
+    private BenchRun() {}
+
+    /** Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config. */
+    static BenchResult run(Path configFile, int replicas) throws IOException {
+        JsonNode train = new ObjectMapper().readTree(configFile.toFile()).path("train");
+        HfConfig hf = HfConfig.read(configFile);
+        int batch = train.path("batch").asInt(8);
+        int seq = train.path("seq").asInt(256);
+        int threads = train.path("threads").asInt(2);
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        Nd4j.factory().blas().setMaxThreads(threads);
+        int n = replicas > 0 ? replicas : Math.min(threads, batch);
+        CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
+        var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
+            .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
+        Dataset data = oneBatch(randomBatch(hf.integer("vocab_size"), batch, seq, 1));
+        int warmup = train.path("warmup").asInt(3);
+        StepTimes times = new StepTimes(warmup);
+        var options = TrainerOptions.defaults().withMaxSteps(warmup + train.path("steps").asInt(10)).withMaxGradNorm(0);
+        new Trainer(model, optimizer, LrSchedule.constant(), new LanguageModeling(model), options.withReplicas(n))
+            .addCallback(times).fit(new DataLoader(data, LoaderOptions.of(batch)));
+        long ops = countOps(model, optimizer, data, options.withMaxSteps(1).withReplicas(1));
+        freeNow(model, optimizer);
+        StepMetrics last = times.last;
+        double median = times.median();
+        double balance = last.balanceLoss();
+        return new BenchResult(hf.string("name_or_path", configFile.getFileName().toString()), threads, n, median,
+            times.min(), batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
+            last.peakRssBytes() / 1e6, ops, last.loss() - (Double.isNaN(balance) ? 0 : balance));
+    }
+
+    /** The wall times of the steps after the warmup, and the last step's metrics. */
+    private static final class StepTimes implements Callback {
+        private final int warmup;
+        private final List<Double> millis = new ArrayList<>();
+        private StepMetrics last;
+
+        StepTimes(int warmup) {
+            this.warmup = warmup;
+        }
+
+        @Override
+        public void onStep(StepMetrics m, Trainer trainer) {
+            if (m.step() > warmup) {
+                millis.add(m.seconds() * 1e3);
+            }
+            last = m;
+        }
+
+        double median() {
+            List<Double> sorted = new ArrayList<>(millis);
+            Collections.sort(sorted);
+            return sorted.get(sorted.size() / 2);
+        }
+
+        double min() {
+            return Collections.min(millis);
+        }
+    }
+
+    /**
+     * ND4J ops executed by one more trainer step, counted by ND4J's own profiler (outside the timed steps). The
+     * step runs on one replica: the profiler's records are not thread-safe, so two replicas counting at once can
+     * crash it.
+     */
+    private static long countOps(CausalLm model, Adam optimizer, Dataset data, TrainerOptions oneStep)
+            throws IOException {
+        var trainer = new Trainer(model, optimizer, LrSchedule.constant(), new LanguageModeling(model), oneStep);
+        OpProfiler.getInstance().reset();
+        Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
+        Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
+        try {
+            trainer.fit(new DataLoader(data, LoaderOptions.of(data.size())));
+            return OpProfiler.getInstance().getInvocationsCount();
+        } finally {
+            Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);
+        }
+    }
+
+    /**
+     * Frees the round's parameters and optimizer state now. Their off-heap memory is otherwise freed only when an
+     * old-generation collection finds them, so a bench of several rounds in one JVM held every round's (RSS grew
+     * by about 375 MB a round on tiny-deepseek).
+     */
+    private static void freeNow(CausalLm model, Adam optimizer) {
+        optimizer.zeroGrad();
+        optimizer.stateTensors().values().forEach(Memory::release);
+        model.namedParameters().values().forEach(p -> Memory.release(p.value()));
+        System.gc();   // and the rest the round left to the collector: the batch, the trainer's scratch
+    }
+
+    /** The same batch at every step: a dataset of its rows that the sequential loader asks for all at once. */
+    private static Dataset oneBatch(Batch batch) {
+        return new Dataset() {
+            @Override
+            public int size() {
+                return batch.size();
+            }
+
+            @Override
+            public Batch batch(int[] indices) {
+                return batch;   // indices are 0..size-1 in order: the loader's batch is the whole dataset
+            }
+        };
+    }
+
+    /** Random tokens [batch, seq + 1] split into inputs and next-token targets, as torch_ref's batch(). */
+    private static Batch randomBatch(int vocab, int batch, int seq, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        long[][] x = new long[batch][seq];
+        long[][] y = new long[batch][seq];
+        for (int b = 0; b < batch; b++) {
+            long prev = rng.nextInt(vocab);
+            for (int t = 0; t < seq; t++) {
+                long next = rng.nextInt(vocab);
+                x[b][t] = prev;
+                y[b][t] = next;
+                prev = next;
+            }
+        }
+        return new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y));
+    }
+}
