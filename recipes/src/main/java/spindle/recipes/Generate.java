@@ -23,7 +23,9 @@ final class Generate implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "Call me Ishmael. ", description = "Prompt text (default: '${DEFAULT-VALUE}').")
     private String prompt;
 
-    @Option(names = "--max-new-tokens", defaultValue = "200", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-new-tokens", defaultValue = "200", description = "Tokens to generate (default:"
+        + " ${DEFAULT-VALUE}); fewer, with a warning on stderr, where the prompt and they would exceed the model's"
+        + " max_position_embeddings.")
     private int maxNewTokens;
 
     @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE}).")

@@ -23,15 +23,18 @@ public final class CausalLm extends Module {
     private final DecoderStack model;
     private final Layer lmHead;
     private final DataType dtype;
+    private final int maxPositions;
 
     /**
      * @param lmHead the output projection [vocab, hidden], or null to tie it to the embedding
+     * @param maxPositions max_position_embeddings: the longest sequence the position tables cover
      */
-    public CausalLm(String modelType, DecoderStack model, Layer lmHead, DataType dtype) {
+    public CausalLm(String modelType, DecoderStack model, Layer lmHead, DataType dtype, int maxPositions) {
         this.modelType = modelType;
         this.model = child("model", model);
         this.lmHead = lmHead == null ? null : child("lm_head", lmHead);
         this.dtype = dtype;
+        this.maxPositions = maxPositions;
     }
 
     /** ids [B, T] (INT64 or INT32) → logits [B, T, vocab]; caches null in training, else one per layer. */
@@ -84,6 +87,11 @@ public final class CausalLm extends Module {
 
     public DataType dtype() {
         return dtype;
+    }
+
+    /** max_position_embeddings: a sequence (prompt and generated tokens together) has at most this many tokens. */
+    public int maxPositions() {
+        return maxPositions;
     }
 
     public int vocabSize() {

@@ -66,6 +66,6 @@ public final class CausalLms {
         var stack = new DecoderStack(new Embedding(vocab, hidden, dtype, init), blocks,
             new RmsNorm(hidden, config.real("rms_norm_eps", 1e-6), dtype));
         Layer head = config.bool("tie_word_embeddings", false) ? null : linears.create("lm_head", hidden, vocab, false);
-        return new CausalLm(type, stack, head, dtype);
+        return new CausalLm(type, stack, head, dtype, config.positiveInteger("max_position_embeddings"));
     }
 }

@@ -3,6 +3,7 @@ package spindle.layers.models;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
@@ -16,15 +17,26 @@ import spindle.layers.attention.AttentionCache;
 public final class Generator {
     private Generator() {}
 
-    /** The prompt followed by the generated tokens. */
+    /** The prompt followed by the generated tokens; a notice that fewer tokens fit goes to System.err. */
     public static int[] generate(CausalLm model, int[] prompt, SamplingOptions options) {
+        return generate(model, prompt, options, System.err::println);
+    }
+
+    /**
+     * The prompt followed by the generated tokens, at most {@link CausalLm#maxPositions()} in all: when
+     * max_new_tokens does not fit, generation stops at the limit and says so once to {@code notices}.
+     */
+    public static int[] generate(CausalLm model, int[] prompt, SamplingOptions options, Consumer<String> notices) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("generate: the prompt is empty; give at least one token");
+        }
+        int[] out = Arrays.copyOf(prompt, prompt.length + newTokensThatFit(model, prompt.length, options, notices));
+        if (out.length == prompt.length) {
+            return out;
         }
         boolean wasTraining = model.isTraining();
         model.eval();
         List<AttentionCache> caches = model.newCaches();
-        int[] out = Arrays.copyOf(prompt, prompt.length + options.maxNewTokens());
         int length = prompt.length;
         Sampler sampler = new Sampler(options);
         try (GradMode.Scope off = GradMode.disable()) {
@@ -44,6 +56,21 @@ public final class Generator {
             }
         }
         return Arrays.copyOf(out, length);
+    }
+
+    /** max_new_tokens, or fewer when the prompt and they would not fit in max_position_embeddings (then a notice). */
+    private static int newTokensThatFit(CausalLm model, int promptLength, SamplingOptions options, Consumer<String> notices) {
+        int room = model.maxPositions() - promptLength;
+        if (room < 0) {
+            throw new IllegalArgumentException("generate: the prompt has " + promptLength + " tokens, more than the"
+                + " model's max_position_embeddings (" + model.maxPositions() + ")");
+        }
+        if (options.maxNewTokens() > room) {
+            notices.accept("generate: only " + room + " of max_new_tokens " + options.maxNewTokens() + " fit: the"
+                + " prompt has " + promptLength + " tokens and the model's max_position_embeddings is "
+                + model.maxPositions() + "; stopping there");
+        }
+        return Math.min(options.maxNewTokens(), room);
     }
 
     /** Logits of the last of {@code tokens} after running them through the model with the caches. */

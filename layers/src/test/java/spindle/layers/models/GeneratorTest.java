@@ -6,7 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -15,6 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
+import spindle.data.HfConfig;
 
 /** Greedy and sampled generation: the cached decode picks what a full forward would, seeds reproduce. */
 class GeneratorTest {
@@ -69,6 +75,39 @@ class GeneratorTest {
             assertEquals(2, nucleus.next(logits), "top_p 0.5 keeps only the token of probability 1/2");
         }
         assertEquals(2, new Sampler(SamplingOptions.greedy(1)).next(logits));
+    }
+
+    @Test
+    void moreNewTokensThanFitStopAtMaxPositionsWithANotice() {
+        CausalLm model = withMaxPositions(8);
+        List<String> notices = new ArrayList<>();
+        int[] generated = Generator.generate(model, new int[] {1, 2, 3}, SamplingOptions.greedy(20), notices::add);
+        assertEquals(8, generated.length, "max_position_embeddings tokens in all");
+        assertArrayEquals(Generator.generate(model, new int[] {1, 2, 3}, SamplingOptions.greedy(5), notices::add),
+            generated, "the tokens that fit are the ones asked for with max_new_tokens 5");
+        assertEquals(List.of("generate: only 5 of max_new_tokens 20 fit: the prompt has 3 tokens and the model's"
+            + " max_position_embeddings is 8; stopping there"), notices);
+    }
+
+    @Test
+    void aPromptThatFillsTheContextIsReturnedAndALongerOneIsRefused() {
+        CausalLm model = withMaxPositions(4);
+        List<String> notices = new ArrayList<>();
+        assertArrayEquals(new int[] {1, 2, 3, 4},
+            Generator.generate(model, new int[] {1, 2, 3, 4}, SamplingOptions.greedy(2), notices::add));
+        assertEquals(1, notices.size());
+        var e = assertThrows(IllegalArgumentException.class,
+            () -> Generator.generate(model, new int[] {1, 2, 3, 4, 5}, SamplingOptions.greedy(2), notices::add));
+        assertTrue(e.getMessage().contains("the prompt has 5 tokens, more than the model's max_position_embeddings (4)"),
+            e.getMessage());
+    }
+
+    /** The tiny Llama with a smaller max_position_embeddings. */
+    private static CausalLm withMaxPositions(int maxPositions) {
+        Map<String, Object> config = new HashMap<>(TinyConfigs.llama(false).asMap());
+        config.put("max_position_embeddings", maxPositions);
+        String json = new ObjectMapper().valueToTree(config).toString();
+        return CausalLms.fromHfConfig(HfConfig.parse(json, "tiny llama"), DataType.DOUBLE, 7);
     }
 
     @Test
