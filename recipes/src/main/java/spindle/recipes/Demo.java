@@ -7,7 +7,9 @@ import static spindle.autograd.ops.Linalg.linear;
 import static spindle.autograd.ops.Shapes.reshape;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -21,9 +23,12 @@ import spindle.autograd.ops.Losses;
 import spindle.autograd.ops.Softmax;
 import spindle.data.EmbeddedData;
 import spindle.data.tokenizer.ByteTokenizer;
+import spindle.layers.Init;
+import spindle.optim.Adam;
+import spindle.optim.AdamOptions;
 
 /**
- * A byte-level language model trained on the embedded Moby-Dick with nothing but the autograd API:
+ * A byte-level language model trained on the embedded Moby-Dick with the autograd API and the library's Adam:
  * the previous {@code context} bytes are embedded, concatenated and fed through a GELU MLP that scores
  * the next byte (Bengio et al. 2003). Prints the training loss as it falls, then the held-out loss
  * and a sampled continuation.
@@ -53,11 +58,14 @@ final class Demo implements Callable<Integer> {
         int[] bytes = new ByteTokenizer().encode(EmbeddedData.mobyDick());
         int split = bytes.length * 9 / 10;   // the last tenth is held out
         var rng = new SplittableRandom(seed);
-        List<Tensor> params = List.of(
-            param(rng, 1.0, VOCAB, embed),                                  // wte
-            param(rng, Math.sqrt(1.0 / (context * embed)), hidden, context * embed), Tensor.of(Nd4j.zeros(DataType.FLOAT, hidden)).requiresGrad(true),
-            param(rng, Math.sqrt(1.0 / hidden), VOCAB, hidden), Tensor.of(Nd4j.zeros(DataType.FLOAT, VOCAB)).requiresGrad(true));
-        var adam = new TinyAdam(params, lr);
+        Map<String, Tensor> named = new LinkedHashMap<>();   // in the order logits() reads them
+        named.put("wte", param(Init.normal(0, 1.0, rng), VOCAB, embed));
+        named.put("fc.weight", param(Init.normal(0, Math.sqrt(1.0 / (context * embed)), rng), hidden, context * embed));
+        named.put("fc.bias", param(Init.zeros(), hidden));
+        named.put("head.weight", param(Init.normal(0, Math.sqrt(1.0 / hidden), rng), VOCAB, hidden));
+        named.put("head.bias", param(Init.zeros(), VOCAB));
+        List<Tensor> params = List.copyOf(named.values());
+        var adam = new Adam(named, AdamOptions.adam().withLr(lr));
 
         System.out.printf("demo: %d bytes of Moby-Dick, %d parameters, %d steps of %d examples%n",
             bytes.length, params.stream().mapToLong(p -> p.value().length()).sum(), steps, batch);
@@ -68,6 +76,7 @@ final class Demo implements Callable<Integer> {
             Tensor loss = Losses.crossEntropy(logits(params, xy[0]), Tensor.of(xy[1]));
             loss.backward();
             adam.step();
+            adam.zeroGrad();
             window += loss.item();
             loss.close();
             if (step == 1) {
@@ -133,51 +142,7 @@ final class Demo implements Callable<Integer> {
         return new String(out, java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    private static Tensor param(SplittableRandom rng, double std, long... shape) {
-        double[] v = new double[(int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = std * gaussian(rng);
-        }
-        return Tensor.of(Nd4j.create(v, shape, DataType.FLOAT)).requiresGrad(true);
-    }
-
-    private static double gaussian(SplittableRandom rng) {
-        return Math.sqrt(-2 * Math.log(1 - rng.nextDouble())) * Math.cos(2 * Math.PI * rng.nextDouble());
-    }
-
-    /** Adam with PyTorch's update rule; the library's optimizers replace it when the optim module lands. */
-    private static final class TinyAdam {
-        private final List<Tensor> params;
-        private final INDArray[] m;
-        private final INDArray[] v;
-        private final double lr;
-        private int t;
-
-        TinyAdam(List<Tensor> params, double lr) {
-            this.params = params;
-            this.lr = lr;
-            m = params.stream().map(p -> Nd4j.zerosLike(p.value())).toArray(INDArray[]::new);
-            v = params.stream().map(p -> Nd4j.zerosLike(p.value())).toArray(INDArray[]::new);
-        }
-
-        void step() {
-            t++;
-            double c1 = 1 - Math.pow(0.9, t);
-            double c2 = 1 - Math.pow(0.999, t);
-            try (var off = GradMode.disable()) {
-                for (int i = 0; i < params.size(); i++) {
-                    Tensor p = params.get(i);
-                    INDArray g = p.grad();
-                    m[i].muli(0.9).addi(g.mul(0.1));   // g.mul: g is squared in place on the next line
-                    v[i].muli(0.999).addi(g.muli(g).muli(0.001));
-                    INDArray update = org.nd4j.linalg.ops.transforms.Transforms.sqrt(v[i].div(c2), false).addi(1e-8);
-                    INDArray mHat = m[i].div(c1).divi(update).muli(lr);
-                    p.mutate(w -> w.subi(mHat));
-                    update.close();
-                    mHat.close();
-                    p.zeroGrad();
-                }
-            }
-        }
+    private static Tensor param(Init init, long... shape) {
+        return Tensor.of(init.create(DataType.FLOAT, shape)).requiresGrad(true);
     }
 }

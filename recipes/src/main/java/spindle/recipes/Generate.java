@@ -7,7 +7,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.data.tokenizer.ByteTokenizer;
-import spindle.data.tokenizer.Tokenizer;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.layers.models.Generator;
@@ -45,19 +44,7 @@ final class Generate implements Callable<Integer> {
         CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
         var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
             .withSeed(seed);
-        System.out.println(complete(model, new ByteTokenizer(), prompt, options));
+        System.out.println(Generator.generate(model, new ByteTokenizer(), prompt, options));
         return 0;
-    }
-
-    /** The prompt and its continuation, decoded. */
-    static String complete(CausalLm model, Tokenizer tokenizer, String prompt, SamplingOptions options) {
-        int[] ids = Generator.generate(model, tokenizer.encode(prompt), options);
-        return tokenizer.decode(ids);
-    }
-
-    static String sample(CausalLm model, Tokenizer tokenizer, String prompt, int maxNewTokens, double temperature,
-                         int topK, long seed) {
-        return complete(model, tokenizer, prompt,
-            SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withSeed(seed));
     }
 }

@@ -17,6 +17,8 @@ import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.StateFiles;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
+import spindle.layers.models.Generator;
+import spindle.layers.models.SamplingOptions;
 import spindle.optim.Adam;
 import spindle.optim.AdamOptions;
 import spindle.optim.LrSchedule;
@@ -98,26 +100,17 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         var hf = ModelSpecs.resolve(c.string("model.config"));
         var tokenizer = new ByteTokenizer();
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, c.integer("train.seed"));
-        if (model.vocabSize() < tokenizer.vocabSize()) {
-            throw new IllegalArgumentException("model.config has vocab_size " + model.vocabSize()
-                + " but the byte tokenizer needs " + tokenizer.vocabSize());
-        }
+        CausalLms.requireVocab(model, tokenizer);
         var split = TextCorpus.prepare(Texts.source(c.string("data.text")), Texts.read(c.string("data.text")), tokenizer,
             out.resolve("data"), c.real("data.val_fraction"));
         var data = TextLoaders.of(c, split, hf);
-        int batch = c.integer("data.batch");
         var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
             AdamOptions.adamW().withLr(c.real("train.lr")));
         int steps = c.integer("train.steps");
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
-            .withReplicas(Math.min(c.integer("train.replicas"), batch));   // a replica needs a row
-        int warmup = c.integer("train.warmup");
-        if (warmup > steps) {
-            throw new IllegalArgumentException("train.warmup (" + warmup + ") is more than train.steps (" + steps
-                + "); lower it too, e.g. train.warmup=" + steps / 10);
-        }
-        var schedule = LrSchedule.warmupCosine(warmup, steps, c.real("train.min_lr_ratio"));
+            .withReplicas(c.integer("train.replicas"));
+        var schedule = LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio"));
         System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
             hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
         var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
@@ -141,9 +134,9 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         System.out.println("model written to " + out.resolve("model") + "; TensorBoard: tensorboard --logdir "
             + out.resolve("tensorboard"));
         if (c.integer("generate.max_new_tokens") > 0) {
-            System.out.println("sample:\n" + Generate.sample(model, tokenizer, c.string("generate.prompt"),
-                c.integer("generate.max_new_tokens"), c.real("generate.temperature"), c.integer("generate.top_k"),
-                c.integer("train.seed")));
+            var sampling = SamplingOptions.greedy(c.integer("generate.max_new_tokens"))
+                .withTemperature(c.real("generate.temperature")).withTopK(c.integer("generate.top_k")).withSeed(c.integer("train.seed"));
+            System.out.println("sample:\n" + Generator.generate(model, tokenizer, c.string("generate.prompt"), sampling));
         }
         return 0;
     }

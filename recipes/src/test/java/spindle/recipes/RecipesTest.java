@@ -53,12 +53,12 @@ class RecipesTest {
     }
 
     @Test
-    void fewerStepsThanWarmupNamesBothKeys() throws Exception {
+    void fewerStepsThanWarmupIsLrSchedulesError() throws Exception {
         StringWriter err = new StringWriter();
         CommandLine cli = Spindle.commandLine();
         cli.setErr(new PrintWriter(err));
         assertEquals(2, cli.execute("pretrain", "train.steps=10", "output.dir=" + Files.createTempDirectory("spindle-warmup")));
-        assertTrue(err.toString().contains("train.warmup (30) is more than train.steps (10)"), err.toString());
+        assertTrue(err.toString().contains("totalSteps (10) must be >= warmupSteps (30)"), err.toString());
     }
 
     @Test

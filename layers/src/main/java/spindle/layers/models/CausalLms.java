@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.data.HfConfig;
+import spindle.data.tokenizer.Tokenizer;
 import spindle.layers.Embedding;
 import spindle.layers.Init;
 import spindle.layers.Layer;
@@ -56,6 +57,15 @@ public final class CausalLms {
         CausalLm model = fromHfConfig(HfConfig.read(dir.resolve("config.json")), dtype, 0);
         StateFiles.load(model, weights, true);
         return model;
+    }
+
+    /** Checks that {@code model} has an embedding row for every id {@code tokenizer} can produce. */
+    public static void requireVocab(CausalLm model, Tokenizer tokenizer) {
+        if (model.vocabSize() < tokenizer.vocabSize()) {
+            throw new IllegalArgumentException("the model's vocab_size " + model.vocabSize() + " is smaller than the "
+                + tokenizer.vocabSize() + " ids of its tokenizer; give the model a vocab_size of at least "
+                + tokenizer.vocabSize());
+        }
     }
 
     /** Embedding, final norm and head around the family's blocks; the parts every family shares. */

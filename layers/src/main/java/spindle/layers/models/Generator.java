@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
+import spindle.data.tokenizer.Tokenizer;
 import spindle.layers.attention.AttentionCache;
 
 /**
@@ -16,6 +17,11 @@ import spindle.layers.attention.AttentionCache;
  */
 public final class Generator {
     private Generator() {}
+
+    /** The prompt text followed by its continuation, encoded and decoded by {@code tokenizer}. */
+    public static String generate(CausalLm model, Tokenizer tokenizer, String prompt, SamplingOptions options) {
+        return tokenizer.decode(generate(model, tokenizer.encode(prompt), options));
+    }
 
     /** The prompt followed by the generated tokens; a notice that fewer tokens fit goes to System.err. */
     public static int[] generate(CausalLm model, int[] prompt, SamplingOptions options) {

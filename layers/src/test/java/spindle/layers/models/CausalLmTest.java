@@ -28,6 +28,14 @@ import spindle.layers.attention.AttentionCache;
 /** Hugging Face names, the KV-cache decode, tied embeddings and a float64 gradient check of whole models. */
 class CausalLmTest {
     @Test
+    void aVocabularySmallerThanTheTokenizersIsNamed() {
+        CausalLm model = CausalLms.fromHfConfig(TinyConfigs.llama(false), DataType.DOUBLE, 0);   // vocab_size 40
+        var e = assertThrows(IllegalArgumentException.class,
+            () -> CausalLms.requireVocab(model, new spindle.data.tokenizer.ByteTokenizer()));
+        assertTrue(e.getMessage().contains("vocab_size 40 is smaller than the 256 ids"), e.getMessage());
+    }
+
+    @Test
     void llamaKeysAreHuggingFaceKeys() {
         Map<String, INDArray> state = CausalLms.fromHfConfig(TinyConfigs.llama(false), DataType.FLOAT, 1).stateDict();
         for (String key : List.of("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",

@@ -8,13 +8,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
 import spindle.autograd.Memory;
-import spindle.data.Batch;
 import spindle.data.DataLoader;
 import spindle.data.Dataset;
 import spindle.data.HfConfig;
@@ -52,7 +50,7 @@ final class BenchRun {
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
-        Dataset data = oneBatch(randomBatch(hf.integer("vocab_size"), batch, seq, 1));
+        Dataset data = RandomBatch.dataset(hf.integer("vocab_size"), batch, seq, 1);
         int warmup = train.path("warmup").asInt(3);
         StepTimes times = new StepTimes(warmup);
         var options = TrainerOptions.defaults().withMaxSteps(warmup + train.path("steps").asInt(10)).withMaxGradNorm(0);
@@ -126,37 +124,5 @@ final class BenchRun {
         optimizer.stateTensors().values().forEach(Memory::release);
         model.namedParameters().values().forEach(p -> Memory.release(p.value()));
         System.gc();   // and the rest the round left to the collector: the batch, the trainer's scratch
-    }
-
-    /** The same batch at every step: a dataset of its rows that the sequential loader asks for all at once. */
-    private static Dataset oneBatch(Batch batch) {
-        return new Dataset() {
-            @Override
-            public int size() {
-                return batch.size();
-            }
-
-            @Override
-            public Batch batch(int[] indices) {
-                return batch;   // indices are 0..size-1 in order: the loader's batch is the whole dataset
-            }
-        };
-    }
-
-    /** Random tokens [batch, seq + 1] split into inputs and next-token targets, as torch_ref's batch(). */
-    private static Batch randomBatch(int vocab, int batch, int seq, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        long[][] x = new long[batch][seq];
-        long[][] y = new long[batch][seq];
-        for (int b = 0; b < batch; b++) {
-            long prev = rng.nextInt(vocab);
-            for (int t = 0; t < seq; t++) {
-                long next = rng.nextInt(vocab);
-                x[b][t] = prev;
-                y[b][t] = next;
-                prev = next;
-            }
-        }
-        return new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y));
     }
 }
