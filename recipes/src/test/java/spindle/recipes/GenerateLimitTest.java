@@ -17,6 +17,7 @@ import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.StateFiles;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
+import spindle.layers.models.Generator;
 import spindle.layers.models.SamplingOptions;
 
 /**
@@ -37,7 +38,7 @@ class GenerateLimitTest {
         Files.writeString(dir.resolve("config.json"), CONFIG);
         StateFiles.save(model, dir.resolve("model.safetensors"));
         // "Call me" is 7 byte tokens, so 9 new ones fit in 16 positions
-        String fits = Generate.complete(CausalLms.fromPretrained(dir, DataType.FLOAT), new ByteTokenizer(), "Call me",
+        String fits = Generator.generate(CausalLms.fromPretrained(dir, DataType.FLOAT), new ByteTokenizer(), "Call me",
             SamplingOptions.greedy(9));
 
         PrintStream out = System.out;
