@@ -82,7 +82,7 @@ class ConfigSizesTest {
 
     @Test
     void negativeExpertCountsNameTheFileAndKey() {
-        for (String key : new String[] {"n_routed_experts", "first_k_dense_replace"}) {
+        for (String key : new String[] {"n_routed_experts", "n_shared_experts", "first_k_dense_replace"}) {
             String message = refusal(TinyConfigs.deepseek("12"), c -> c.put(key, -1));
             assertTrue(message.contains(key) && message.contains("-1"), message);
         }
