@@ -34,11 +34,21 @@ if [ ! -f "$kernel_jar" ]; then
     -DoutputDirectory="$target/kernel" -f "$root/pom.xml" -N
 fi
 
-# Build the jars when missing or older than a source file (package only: never touch ~/.m2 snapshots).
+# Build the jars when one is missing or older than a source file of its own module (package only: never
+# touch ~/.m2 snapshots). Module by module: Maven leaves an unchanged module's jar with its old time, so
+# comparing every source with the oldest jar rebuilt everything on each run.
 cp_file="$root/recipes/target/classpath.txt"
-oldest_jar="$(ls -tr "$root"/*/target/spindle-*.jar 2>/dev/null | head -1 || true)"
-if [ ! -f "$cp_file" ] || [ -z "$oldest_jar" ] \
-   || [ -n "$(find "$root" -path "$root/*/src/main/*" -newer "$oldest_jar" -print -quit)" ]; then
+jars_stale() {
+  local src module jar
+  [ -f "$cp_file" ] || return 0
+  for src in "$root"/*/src/main; do
+    module="${src%/src/main}"
+    jar="$(ls "$module"/target/spindle-*.jar 2>/dev/null | grep -v -e '-sources.jar$' -e '-tests.jar$' | head -1 || true)"
+    [ -n "$jar" ] && [ -z "$(find "$src" -newer "$jar" -print -quit)" ] || return 0
+  done
+  return 1
+}
+if jars_stale; then
   echo "notebooks: building the project jars" >&2
   (cd "$root" && mvn -q -B -Dstyle.color=never -DskipTests package) >&2
 fi
