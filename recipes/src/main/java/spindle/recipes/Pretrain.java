@@ -128,8 +128,9 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
         if (result.losses().isEmpty()) {
             System.out.printf("no new steps: already at step %d (raise train.steps to train on)%n", result.lastStep());
         } else {
-            System.out.printf("final train loss %.4f, eval loss %.4f (unigram entropy of the text %.4f nats/byte)%n",
-                result.losses().get(result.losses().size() - 1), result.evalLoss(), Texts.unigramEntropy(split.openTrain()));
+            String eval = Double.isNaN(result.evalLoss()) ? "no eval" : String.format("eval loss %.4f", result.evalLoss());
+            System.out.printf("final train loss %.4f, %s (unigram entropy of the text %.4f nats/byte)%n",
+                result.losses().get(result.losses().size() - 1), eval, Texts.unigramEntropy(split.openTrain()));
         }
         System.out.println("model written to " + out.resolve("model") + "; TensorBoard: tensorboard --logdir "
             + out.resolve("tensorboard"));

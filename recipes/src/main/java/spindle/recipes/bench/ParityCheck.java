@@ -33,8 +33,13 @@ final class ParityCheck {
 
         String toJson() {
             return String.format(java.util.Locale.ROOT,
-                "{\"loss_abs_err\": %.3e, \"max_grad_rel_err\": %.3e, \"worst_param\": \"%s\", \"params\": %d, \"pass\": %b}",
-                lossAbsErr, maxGradRelErr, worstParam, params, passes());
+                "{\"loss_abs_err\": %s, \"max_grad_rel_err\": %s, \"worst_param\": \"%s\", \"params\": %d, \"pass\": %b}",
+                jsonNumber(lossAbsErr), jsonNumber(maxGradRelErr), worstParam, params, passes());
+        }
+
+        /** JSON has no NaN or Infinity: those become the strings "NaN", "Infinity", so the line still parses. */
+        private static String jsonNumber(double x) {
+            return Double.isFinite(x) ? String.format(java.util.Locale.ROOT, "%.3e", x) : "\"" + x + "\"";
         }
     }
 

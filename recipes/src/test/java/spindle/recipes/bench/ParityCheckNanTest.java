@@ -81,6 +81,9 @@ class ParityCheckNanTest {
         assertFalse(result.passes(), result.toJson());
         assertEquals(last, result.worstParam());
         assertTrue(Double.isNaN(result.maxGradRelErr()), result.toJson());
+        var line = new com.fasterxml.jackson.databind.ObjectMapper().readTree(result.toJson());   // still valid JSON
+        assertEquals("NaN", line.get("max_grad_rel_err").asText());
+        assertFalse(line.get("pass").asBoolean());
     }
 
     @Test
