@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.layers.qat;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.Tape;
+import spindle.autograd.Tensor;
+
+/**
+ * Differentiable fake quantization with torchao's numerics: x_fq = dequantize(clamp(round(...), qmin, qmax)).
+ * Rounding is half to even ({@link Math#rint}, as torch.round) with a straight-through gradient; the clamp
+ * gives a zero gradient to every element it clamps (an element landing exactly on qmin or qmax passes, as
+ * torch.clamp's backward); scales and zero points are recomputed from the values at every forward and carry
+ * no gradient. So d x_fq / d x = scale * (1/scale) where the code is within [qmin, qmax], else 0.
+ * The formulas of each grid are on {@link QuantGrid}.
+ */
+public final class FakeQuant {
+    private FakeQuant() {}
+
+    /** 8da4w activations: int8 asymmetric, one scale and zero point per row of the last dimension. */
+    public static Tensor int8PerToken(Tensor x) {
+        long[] shape = x.shape();
+        if (shape.length == 0 || shape[shape.length - 1] == 0) {
+            throw new IllegalArgumentException("int8PerToken: x needs a non-empty last dimension but has shape "
+                + Arrays.toString(shape));
+        }
+        return apply("fq_int8_per_token", x, (int) shape[shape.length - 1], QuantGrid.INT8_ASYMMETRIC);
+    }
+
+    /** 8da4w weights [out, in]: int4 symmetric, one scale per group of groupSize consecutive inputs of a row. */
+    public static Tensor int4Symmetric(Tensor weight, int groupSize) {
+        return apply("fq_int4_symmetric", weight, groupOf(weight, groupSize, "int4Symmetric"), QuantGrid.INT4_SYMMETRIC);
+    }
+
+    /** int4 weight-only (tinygemm) weights [out, in]: uint4 with a float zero point per group. */
+    public static Tensor int4WeightOnly(Tensor weight, int groupSize) {
+        return apply("fq_int4_weight_only", weight, groupOf(weight, groupSize, "int4WeightOnly"),
+            QuantGrid.UINT4_TINYGEMM);
+    }
+
+    /** int8 weight-only weights [out, in]: symmetric, one scale per output channel (row). */
+    public static Tensor int8PerChannel(Tensor weight) {
+        groupOf(weight, 1, "int8PerChannel");
+        return apply("fq_int8_per_channel", weight, (int) weight.shape()[1], QuantGrid.INT8_SYMMETRIC);
+    }
+
+    /** Checks weight is [out, in] with in a positive multiple of groupSize; returns groupSize. */
+    private static int groupOf(Tensor weight, int groupSize, String op) {
+        long[] shape = weight.shape();
+        if (shape.length != 2 || shape[0] == 0 || shape[1] == 0) {
+            throw new IllegalArgumentException(op + ": weight must be a non-empty [out, in] matrix but has shape "
+                + Arrays.toString(shape));
+        }
+        if (groupSize < 1 || shape[1] % groupSize != 0) {
+            throw new IllegalArgumentException(op + ": group_size " + groupSize + " must be positive and divide "
+                + "the input size " + shape[1] + " of weight " + Arrays.toString(shape));
+        }
+        return groupSize;
+    }
+
+    /** Fake-quantizes each block of {@code block} consecutive elements (c order) on its own parameters. */
+    private static Tensor apply(String op, Tensor x, int block, QuantGrid grid) {
+        Precision p = Precision.of(x.dtype(), op);
+        long[] shape = x.shape();
+        double[] v = x.value().dup('c').data().asDouble();
+        int blocks = v.length / block;
+        double[][] params = new double[blocks][];
+        boolean[] pass = new boolean[v.length];
+        double[] out = new double[v.length];
+        for (int b = 0; b < blocks; b++) {
+            double[] qp = grid.params(v, b * block, block, p);
+            params[b] = qp;
+            for (int i = b * block; i < (b + 1) * block; i++) {
+                double q = grid.code(v[i], qp, p);
+                pass[i] = q >= grid.lo && q <= grid.hi;
+                out[i] = grid.dequantize(Math.min(Math.max(q, grid.lo), grid.hi), qp, p);
+            }
+        }
+        INDArray value = array(out, shape, x);
+        return Tape.record(op, value, g -> {
+            double[] up = g.out().dup('c').data().asDouble();
+            double[] dx = new double[up.length];
+            for (int i = 0; i < up.length; i++) {
+                dx[i] = pass[i] ? grid.passGradient(up[i], params[i / block], p) : 0.0;
+            }
+            g.add(0, array(dx, shape, x));
+        }, x);
+    }
+
+    private static INDArray array(double[] data, long[] shape, Tensor like) {
+        INDArray a = Nd4j.create(data, shape, 'c');
+        return like.dtype() == a.dataType() ? a : a.castTo(like.dtype());
+    }
+}

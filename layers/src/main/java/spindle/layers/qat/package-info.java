@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Quantization-aware training with torchao's fake-quantization numerics: differentiable fake quantizers
+ * ({@link spindle.layers.qat.FakeQuant}: round half to even with a straight-through gradient, zero gradient
+ * where the clamp clamps, scales recomputed at every forward), the schemes ({@link spindle.layers.qat.QatScheme}:
+ * 8da4w, int4 weight-only, int8 weight-only) and {@link spindle.layers.qat.QatLinear}, a fake-quantized linear
+ * that keeps the plain {@code weight} / {@code bias} checkpoint names.
+ */
+package spindle.layers.qat;
