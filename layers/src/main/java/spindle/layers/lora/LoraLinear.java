@@ -72,6 +72,9 @@ public final class LoraLinear extends Layer {
         if (!options.dora()) {
             throw new IllegalStateException("LoraLinear: a row norm is only used by DoRA; this adapter is plain LoRA");
         }
+        if (merged) {
+            throw new IllegalStateException("LoraLinear: the DoRA adapter is merged into W; call forward(x)");
+        }
         Tensor factor = Elementwise.div(magnitude, Tensor.of(rowNorm));
         Tensor direction = Elementwise.add(Linalg.linear(x, weight, null), update(x));
         Tensor y = Elementwise.mul(direction, factor);

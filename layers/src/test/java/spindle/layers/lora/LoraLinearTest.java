@@ -170,6 +170,16 @@ class LoraLinearTest {
     }
 
     @Test
+    void aMergedDoraRefusesAnExplicitNorm() {
+        LoraLinear dora = layer(4, 3, new LoraOptions(2, 2, false, true), 42);
+        INDArray norm = dora.weightNorm();
+        dora.merge();
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> dora.forward(Tensor.of(input(1, 2, 4)), norm));
+        assertTrue(e.getMessage().contains("merged"), e.getMessage());
+    }
+
+    @Test
     void aNullBaseIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> new LoraLinear(null, LoraOptions.lora(2, 2), new SplittableRandom(1)));
