@@ -13,11 +13,13 @@ import spindle.data.Batch;
 import spindle.data.Safetensors;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
+import spindle.layers.qat.QatModels;
 import spindle.trainers.LanguageModeling;
 
 /**
  * Compares one float64 training step with PyTorch's, from the files {@code torch_ref.py export} writes:
- * the loss (cross entropy + MoE balance loss) and every parameter's gradient.
+ * the loss (cross entropy + MoE balance loss) and every parameter's gradient. A directory holding qat.json
+ * ({@code export --qat}) is loaded into a model whose projections are fake-quantized.
  */
 final class ParityCheck {
     static final double MAX_LOSS_ABS_ERR = 1e-10;
@@ -44,7 +46,8 @@ final class ParityCheck {
     }
 
     static Result run(Path dir) throws IOException {
-        CausalLm model = CausalLms.fromPretrained(dir, DataType.DOUBLE);
+        CausalLm model = QatModels.isQat(dir) ? QatModels.fromPretrained(dir, DataType.DOUBLE).model()
+            : CausalLms.fromPretrained(dir, DataType.DOUBLE);
         Map<String, INDArray> batch = Safetensors.read(dir.resolve("batch.safetensors"));
         INDArray tokens = require(batch, "tokens", dir);
         INDArray targets = require(batch, "targets", dir);
