@@ -5,6 +5,7 @@ import static spindle.autograd.ops.Elementwise.add;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tensor;
@@ -22,6 +23,8 @@ public final class CausalLm extends Module {
     private final String modelType;
     private final DecoderStack model;
     private final Layer lmHead;
+    /** logits from the hidden states and the embedding weight when the head is tied (QAT fake-quantizes both). */
+    private BiFunction<Tensor, Tensor, Tensor> tiedHead = (h, embedding) -> Linalg.linear(h, embedding, null);
     private final DataType dtype;
     private final int maxPositions;
 
@@ -60,11 +63,23 @@ public final class CausalLm extends Module {
             }
         }
         h = model.norm().forward(h);
-        Tensor logits = lmHead != null ? lmHead.forward(h) : Linalg.linear(h, model.embedTokens().weight(), null);
+        Tensor logits = lmHead != null ? lmHead.forward(h) : tiedHead.apply(h, model.embedTokens().weight());
         if (balance == null) {
             balance = Tensor.of(Nd4j.scalar(dtype, 0.0));
         }
         return new CausalLmOutput(logits, balance, loads.toArray(new long[0][]));
+    }
+
+    /**
+     * Replaces how a tied head computes logits from the hidden states [..., hidden] and the embedding weight
+     * [vocab, hidden] (a QAT model fake-quantizes both); the embedding stays the only parameter.
+     */
+    public void setTiedHead(BiFunction<Tensor, Tensor, Tensor> head) {
+        if (lmHead != null || head == null) {
+            throw new IllegalArgumentException("setTiedHead: " + (head == null ? "the head must not be null"
+                : "this model's lm_head is not tied to the embedding"));
+        }
+        tiedHead = head;
     }
 
     /** Fresh inference caches, one per layer, in each attention's preferred form. */

@@ -47,6 +47,11 @@ public final class QatLinear extends Layer {
         if (!fakeQuantEnabled) {
             return Linalg.linear(x, weight, bias);
         }
+        return forward(scheme, groupSize, x, weight, bias);
+    }
+
+    /** fq_act(x) fq_weight(weight)ᵀ + bias for {@code scheme}; also a tied head's logits (bias null). */
+    public static Tensor forward(QatScheme scheme, int groupSize, Tensor x, Tensor weight, Tensor bias) {
         Tensor xq = scheme.quantizesActivations() ? FakeQuant.int8PerToken(x) : x;
         return Linalg.linear(xq, scheme.fakeQuantizeWeight(weight, groupSize), bias);
     }

@@ -3,6 +3,7 @@ package spindle.layers.qat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.data.HfConfig;
@@ -22,8 +23,11 @@ public final class QatModels {
 
     private QatModels() {}
 
-    /** A prepared model and the projections left unquantized (with their reasons). */
-    public record Prepared(CausalLm model, List<String> skipped) {}
+    /**
+     * A prepared model, the fake-quantized linears by module name ("lm_head" for a tied head too) and the
+     * projections left unquantized (with their reasons).
+     */
+    public record Prepared(CausalLm model, List<String> quantized, List<String> skipped) {}
 
     /** True when {@code dir} holds a {@value #QAT_JSON}. */
     public static boolean isQat(Path dir) {
@@ -34,7 +38,24 @@ public final class QatModels {
     public static Prepared fromHfConfig(HfConfig config, DataType dtype, QatConfig qat) {
         QatLinearFactory linears = new QatLinearFactory(dtype, Init.zeros(), qat.scheme(), qat.groupSize());
         CausalLm model = CausalLms.fromHfConfig(config, dtype, linears, Init.zeros());
-        return new Prepared(model, linears.skipped());
+        List<String> skipped = new ArrayList<>(linears.skipped());
+        List<String> quantized = new ArrayList<>();
+        model.namedModules().forEach((name, m) -> {
+            if (m instanceof QatLinear) {
+                quantized.add(name);
+            }
+        });
+        int hidden = config.positiveInteger("hidden_size");
+        if (config.bool("tie_word_embeddings", false)) {
+            if (qat.scheme().qualifies(hidden, qat.groupSize())) {
+                // torchao swaps the head for a QAT linear even when it shares the embedding's weight
+                model.setTiedHead((h, w) -> QatLinear.forward(qat.scheme(), qat.groupSize(), h, w, null));
+                quantized.add("lm_head");
+            } else {
+                skipped.add("lm_head (in_features " + hidden + " not divisible by group_size " + qat.groupSize() + ")");
+            }
+        }
+        return new Prepared(model, List.copyOf(quantized), List.copyOf(skipped));
     }
 
     /** A model directory (config.json, model.safetensors, qat.json) loaded strictly into a prepared model. */

@@ -19,7 +19,6 @@ import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
-import spindle.layers.qat.QatLinear;
 import spindle.layers.qat.QatModels;
 import spindle.testing.PyTorch;
 
@@ -27,7 +26,8 @@ import spindle.testing.PyTorch;
  * {@code spindle parity} on {@code torch_ref.py export --qat} fixtures: a float64 training step of a model whose
  * projections are fake-quantized (torchao numerics) gives PyTorch's loss within 1e-10 and every gradient within
  * rel 1e-8, and Spindle quantizes exactly the modules torch_ref does. The shared configs (8da4w, group 32, which
- * skips the 688-input down projections) and small variants for the other schemes and group sizes, MoE included.
+ * skips the 688-input down projections) and small variants for the other schemes and group sizes, MoE and
+ * tied embeddings (the tied head is fake-quantized on the embedding's weight, as torchao does) included.
  */
 class QatParityTest {
     private static final Path BENCH = Path.of("..", "..", "shared", "bench");
@@ -36,7 +36,7 @@ class QatParityTest {
 
     static Stream<Named<String>> configs() {
         return Stream.of("tiny-llama", "tiny-deepseek", "llama-int4wo-g16", "llama-int8wo", "deepseek-int4wo-g8",
-            "deepseek-8da4w-g64").map(n -> Named.of(n, n));
+            "deepseek-8da4w-g64", "llama-tied-8da4w", "llama-tied-int4wo-g16").map(n -> Named.of(n, n));
     }
 
     @ParameterizedTest
@@ -46,12 +46,7 @@ class QatParityTest {
         ParityCheck.Result result = ParityCheck.run(dir);
         System.out.println("QatParityTest " + name + ": " + result.toJson());
         assertTrue(result.passes(), name + ": " + result.toJson());
-        TreeSet<String> quantized = new TreeSet<>();
-        QatModels.fromPretrained(dir, DataType.DOUBLE).model().namedModules().forEach((n, m) -> {
-            if (m instanceof QatLinear) {
-                quantized.add(n);
-            }
-        });
+        TreeSet<String> quantized = new TreeSet<>(QatModels.fromPretrained(dir, DataType.DOUBLE).quantized());
         TreeSet<String> expected = new TreeSet<>();
         JSON.readTree(dir.resolve("expected.json").toFile()).get("qat_modules").forEach(n -> expected.add(n.asText()));
         assertEquals(expected, quantized, name + ": fake-quantized modules");
@@ -76,6 +71,8 @@ class QatParityTest {
             case "llama-int8wo" -> small("tiny-llama", "int8wo", 32, c -> c.put("intermediate_size", 72));
             case "deepseek-int4wo-g8" -> small("tiny-deepseek", "int4wo", 8, c -> c.put("n_shared_experts", 1));
             case "deepseek-8da4w-g64" -> small("tiny-deepseek", "8da4w", 64, c -> { });
+            case "llama-tied-8da4w" -> small("tiny-llama", "8da4w", 32, c -> c.put("tie_word_embeddings", true));
+            case "llama-tied-int4wo-g16" -> small("tiny-llama", "int4wo", 16, c -> c.put("tie_word_embeddings", true));
             default -> throw new IllegalArgumentException(name);
         };
     }
