@@ -32,7 +32,7 @@ import spindle.testing.PyTorch;
  * nn.GELU / nn.ReLU MLP on the same float64 numbers, to 1e-12. Without PyTorch the test skips, naming why,
  * unless SPINDLE_REQUIRE_TORCH=1.
  */
-class TorchLayersTest {
+public class TorchLayersTest {
     static final DataType F64 = DataType.DOUBLE;
     static final ObjectMapper JSON = new ObjectMapper();
     static final double TOL = 1e-12;
@@ -136,7 +136,8 @@ class TorchLayersTest {
         }
     }
 
-    static void assertClose(String what, JsonNode want, INDArray got) {
+    /** Fails naming the first element of {@code got} not within 1e-12 of PyTorch's {shape, data} (NaN fails). */
+    public static void assertClose(String what, JsonNode want, INDArray got) {
         assertNotNull(want, what + ": missing in PyTorch's output");
         assertNotNull(got, what + ": no gradient");
         long[] shape = JSON.convertValue(want.get("shape"), long[].class);
@@ -151,7 +152,8 @@ class TorchLayersTest {
         }
     }
 
-    static Map<String, Object> json(INDArray a) {
+    /** {shape, data} of {@code a} as the Python side reads it. */
+    public static Map<String, Object> json(INDArray a) {
         Object data = a.dataType() == F64 ? a.dup('c').reshape(a.length()).toDoubleVector()
             : a.dup('c').reshape(a.length()).toLongVector();
         return Map.of("shape", a.shape(), "data", data);

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.lora;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static spindle.layers.RopeTest.torchRefDir;
+import static spindle.layers.TorchLayersTest.assertClose;
+import static spindle.layers.TorchLayersTest.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
@@ -38,7 +37,6 @@ import spindle.testing.PyTorch;
 class LoraTorchParityTest {
     static final DataType F64 = DataType.DOUBLE;
     static final ObjectMapper JSON = new ObjectMapper();
-    static final double TOL = 1e-12;
     static JsonNode reference;
 
     record Case(String name, LoraOptions options, boolean bias) {
@@ -120,38 +118,5 @@ class LoraTorchParityTest {
         assertClose(c.name() + ": d/dx", grads.get("x"), x.grad());
         assertEquals(grads.size(), trained.size() + 1, c.name() + ": gradients compared vs PyTorch's " + grads);
         assertNull(lora.weight().grad(), "frozen base weight");
-    }
-
-    static void assertClose(String what, JsonNode want, INDArray got) {
-        assertNotNull(want, what + ": missing in PyTorch's output");
-        assertNotNull(got, what + ": no gradient");
-        long[] shape = JSON.convertValue(want.get("shape"), long[].class);
-        assertArrayEquals(shape, got.shape(), what + " shape");
-        double[] g = got.dup('c').reshape(got.length()).toDoubleVector();
-        JsonNode data = want.get("data");
-        for (int i = 0; i < g.length; i++) {
-            double w = data.get(i).asDouble();
-            if (!(Math.abs(w - g[i]) <= TOL)) {
-                fail(what + " at flat index " + i + ": torch " + w + ", spindle " + g[i] + ", |diff| " + Math.abs(w - g[i]));
-            }
-        }
-    }
-
-    static Map<String, Object> json(INDArray a) {
-        return Map.of("shape", a.shape(), "data", a.dup('c').reshape(a.length()).toDoubleVector());
-    }
-
-    /** The folder of shared/bench/torch_ref.py above the working directory; skips when it or torch is missing. */
-    static Path torchRefDir() {
-        Path found = null;
-        for (Path p = Path.of("").toAbsolutePath(); found == null && p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("shared/bench/torch_ref.py"))) {
-                found = p.resolve("shared/bench");
-            }
-        }
-        Optional<String> why = PyTorch.unavailable(found != null ? null
-            : "shared/bench/torch_ref.py not found above " + Path.of("").toAbsolutePath());
-        assumeTrue(why.isEmpty(), () -> "PyTorch reference skipped: " + why.orElseThrow());
-        return found;
     }
 }
