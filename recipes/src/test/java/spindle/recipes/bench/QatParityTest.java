@@ -3,15 +3,10 @@ package spindle.recipes.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -20,7 +15,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.layers.qat.QatModels;
-import spindle.testing.PyTorch;
 
 /**
  * {@code spindle parity} on {@code torch_ref.py export --qat} fixtures: a float64 training step of a model whose
@@ -30,9 +24,7 @@ import spindle.testing.PyTorch;
  * tied embeddings (the tied head is fake-quantized on the embedding's weight, as torchao does) included.
  */
 class QatParityTest {
-    private static final Path BENCH = Path.of("..", "..", "shared", "bench");
     private static final Path WORK = Path.of("target", "qat-parity");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static Stream<Named<String>> configs() {
         return Stream.of("tiny-llama", "tiny-deepseek", "llama-int4wo-g16", "llama-int8wo", "deepseek-int4wo-g8",
@@ -42,31 +34,19 @@ class QatParityTest {
     @ParameterizedTest
     @MethodSource("configs")
     void matchesPyTorch(String name) throws IOException {
-        Path dir = export(name);
+        Path dir = TorchExports.export(WORK, name, variant(name), "--qat");
         ParityCheck.Result result = ParityCheck.run(dir);
         System.out.println("QatParityTest " + name + ": " + result.toJson());
         assertTrue(result.passes(), name + ": " + result.toJson());
         TreeSet<String> quantized = new TreeSet<>(QatModels.fromPretrained(dir, DataType.DOUBLE).quantized());
         TreeSet<String> expected = new TreeSet<>();
-        JSON.readTree(dir.resolve("expected.json").toFile()).get("qat_modules").forEach(n -> expected.add(n.asText()));
+        TorchExports.JSON.readTree(dir.resolve("expected.json").toFile()).get("qat_modules").forEach(n -> expected.add(n.asText()));
         assertEquals(expected, quantized, name + ": fake-quantized modules");
-    }
-
-    private static Path export(String name) throws IOException {
-        Path script = BENCH.resolve("torch_ref.py");
-        Optional<String> why = PyTorch.unavailable(Files.isRegularFile(script) ? null : "no " + script + " beside the repository");
-        assumeTrue(why.isEmpty(), () -> "PyTorch parity skipped: " + why.orElseThrow());
-        Files.createDirectories(WORK);
-        Path config = WORK.resolve(name + ".json");
-        JSON.writerWithDefaultPrettyPrinter().writeValue(config.toFile(), variant(name));
-        Path out = WORK.resolve(name);
-        PyTorch.run(script, 600, "export", config.toString(), out.toString(), "--qat");
-        return out;
     }
 
     private static ObjectNode variant(String name) throws IOException {
         return switch (name) {
-            case "tiny-llama", "tiny-deepseek" -> read(name);
+            case "tiny-llama", "tiny-deepseek" -> TorchExports.shared(name);
             case "llama-int4wo-g16" -> small("tiny-llama", "int4wo", 16, c -> { });
             case "llama-int8wo" -> small("tiny-llama", "int8wo", 32, c -> c.put("intermediate_size", 72));
             case "deepseek-int4wo-g8" -> small("tiny-deepseek", "int4wo", 8, c -> c.put("n_shared_experts", 1));
@@ -77,21 +57,11 @@ class QatParityTest {
         };
     }
 
-    /** A shared config shrunk so the variant runs in a second or two, with its own "qat" section. */
+    /** A shrunk shared config with its own "qat" section, then changed by {@code change}. */
     private static ObjectNode small(String base, String scheme, int group, Consumer<ObjectNode> change) throws IOException {
-        ObjectNode c = read(base);
-        c.put("vocab_size", 96).put("hidden_size", 64).put("num_hidden_layers", 2).put("intermediate_size", 96)
-            .put("max_position_embeddings", 32);
-        if (c.has("kv_lora_rank")) {
-            c.put("q_lora_rank", 24).put("kv_lora_rank", 16).put("qk_nope_head_dim", 8).put("qk_rope_head_dim", 4)
-                .put("v_head_dim", 8).put("moe_intermediate_size", 32);
-        }
-        c.putObject("qat").put("scheme", scheme).put("group_size", group);
-        change.accept(c);
-        return c;
-    }
-
-    private static ObjectNode read(String name) throws IOException {
-        return (ObjectNode) JSON.readTree(BENCH.resolve("configs").resolve(name + ".json").toFile());
+        return TorchExports.small(base, c -> {
+            c.putObject("qat").put("scheme", scheme).put("group_size", group);
+            change.accept(c);
+        });
     }
 }
