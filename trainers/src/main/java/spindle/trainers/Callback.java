@@ -7,6 +7,9 @@ package spindle.trainers;
  */
 public interface Callback {
 
+    /** Before the first step of a {@link Trainer#fit}, once a resume has restored {@code step}. */
+    default void onStart(long step, Trainer trainer) {}
+
     /** After optimizer step {@code metrics.step()}, once the loggers have it. */
     default void onStep(StepMetrics metrics, Trainer trainer) {}
 

@@ -157,6 +157,7 @@ public final class Trainer {
             for (MetricLogger l : loggers) {
                 l.start(first, options.maxSteps());
             }
+            callbacks.forEach(c -> c.onStart(step, this));
             while (step < options.maxSteps() && !epochLimitReached(train) && !stopRequested) {
                 StepMetrics m = trainStep(train);
                 losses.add(m.loss());

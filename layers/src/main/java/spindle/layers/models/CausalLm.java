@@ -82,6 +82,11 @@ public final class CausalLm extends Module {
         tiedHead = head;
     }
 
+    /** How a tied head computes its logits (see {@link #setTiedHead}); unused when lm_head is a layer of its own. */
+    public BiFunction<Tensor, Tensor, Tensor> tiedHead() {
+        return tiedHead;
+    }
+
     /** Fresh inference caches, one per layer, in each attention's preferred form. */
     public List<AttentionCache> newCaches() {
         List<AttentionCache> caches = new ArrayList<>();

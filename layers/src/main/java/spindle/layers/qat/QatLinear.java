@@ -14,7 +14,7 @@ import spindle.layers.Layer;
  * fake-quantizes activations; the bias is never quantized. With fake quantization disabled (torchtune's
  * fake_quant_after_n_steps before its step) it is a plain linear.
  */
-public final class QatLinear extends Layer {
+public final class QatLinear extends Layer implements FakeQuantized {
     private final Tensor weight;
     private final Tensor bias;
     private final QatScheme scheme;
@@ -57,10 +57,12 @@ public final class QatLinear extends Layer {
     }
 
     /** Turns fake quantization on or off (torchtune starts it after a number of steps). */
+    @Override
     public void setFakeQuantEnabled(boolean enabled) {
         fakeQuantEnabled = enabled;
     }
 
+    @Override
     public boolean isFakeQuantEnabled() {
         return fakeQuantEnabled;
     }

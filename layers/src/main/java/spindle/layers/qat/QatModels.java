@@ -49,7 +49,7 @@ public final class QatModels {
         if (config.bool("tie_word_embeddings", false)) {
             if (qat.scheme().qualifies(hidden, qat.groupSize())) {
                 // torchao swaps the head for a QAT linear even when it shares the embedding's weight
-                model.setTiedHead((h, w) -> QatLinear.forward(qat.scheme(), qat.groupSize(), h, w, null));
+                model.setTiedHead(new QatTiedHead(qat.scheme(), qat.groupSize()));
                 quantized.add("lm_head");
             } else {
                 skipped.add("lm_head (in_features " + hidden + " not divisible by group_size " + qat.groupSize() + ")");
