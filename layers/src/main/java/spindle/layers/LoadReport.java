@@ -19,7 +19,7 @@ public record LoadReport(List<String> missing, List<String> unexpected, List<Str
     }
 
     /** Compares a module's own state dict with one to be loaded. */
-    static LoadReport compare(Map<String, INDArray> own, Map<String, INDArray> loaded) {
+    public static LoadReport compare(Map<String, INDArray> own, Map<String, INDArray> loaded) {
         List<String> missing = new ArrayList<>();
         List<String> misshapen = new ArrayList<>();
         own.forEach((key, target) -> {

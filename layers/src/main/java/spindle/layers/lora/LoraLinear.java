@@ -1,50 +1,71 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.lora;
 
+import static spindle.autograd.ops.Elementwise.add;
+import static spindle.autograd.ops.Elementwise.addScalar;
+import static spindle.autograd.ops.Elementwise.div;
+import static spindle.autograd.ops.Elementwise.mul;
+import static spindle.autograd.ops.Elementwise.mulScalar;
+
 import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
-import spindle.autograd.ops.Elementwise;
-import spindle.autograd.ops.Linalg;
+import spindle.autograd.ops.Activations;
 import spindle.layers.Init;
 import spindle.layers.Layer;
 import spindle.layers.Linear;
 
 /**
  * A frozen linear with a trained low-rank update, as Hugging Face PEFT's LoRA layer. With W [out, in], bias b,
- * A [r, in], B [out, r] and s = {@link LoraOptions#scale()}:
+ * A [r, in], B [out, r], s = {@link LoraOptions#scale()} and x' = dropout(x) (x itself in eval mode or
+ * without lora_dropout):
  * <ul>
- *   <li>LoRA and rsLoRA: {@code y = x·Wᵀ + b + s · (x·Aᵀ)·Bᵀ};</li>
+ *   <li>LoRA and rsLoRA: {@code y = x·Wᵀ + b + s · (x'·Aᵀ)·Bᵀ};</li>
  *   <li>DoRA: {@code y = f ⊙ (x·Wᵀ + s · (x·Aᵀ)·Bᵀ) + b} with {@code f = m / n}, m the trained magnitude
  *   [out] and {@code n = ||W + s·B·A||} one L2 norm per output row, detached (no gradient flows through n;
- *   the bias is not scaled).</li>
+ *   the bias is not scaled). With dropout active, PEFT's form: {@code x·Wᵀ + b + (f - 1) ⊙ x'·Wᵀ + f ⊙ s ·
+ *   (x'·Aᵀ)·Bᵀ}.</li>
  * </ul>
- * State names keep the base's ({@code weight}, {@code bias}) so a base checkpoint loads unchanged, and add
- * PEFT's {@code lora_A.weight}, {@code lora_B.weight} and, for DoRA, {@code lora_magnitude_vector}. The base
- * weight and bias share the wrapped linear's arrays and are frozen: backward skips their gradient products.
+ * The frozen product x·Wᵀ + b is a {@link BaseProduct}, plain by default; a QAT-LoRA linear passes one that
+ * fake-quantizes x and W. State names keep the base's ({@code weight}, {@code bias}) so a base checkpoint
+ * loads unchanged, and add PEFT's {@code lora_A.weight}, {@code lora_B.weight} and, for DoRA,
+ * {@code lora_magnitude_vector}. The base weight and bias share the wrapped linear's arrays and are frozen:
+ * backward skips their gradient products.
  */
 public final class LoraLinear extends Layer {
     private final LoraOptions options;
+    private final BaseProduct product;
     private final Tensor weight;
     private final Tensor bias;
     private final Linear loraA;
     private final Linear loraB;
     private final Tensor magnitude;
+    /** Where dropout masks get their seeds: a generator split off the init's, or the trainer's source. */
+    private LongSupplier dropoutSeeds;
     /** While merged: the detached DoRA row norm n the merge divided by (unmerge multiplies it back). */
     private INDArray mergedNorm;
     private boolean merged;
 
+    /** A plain-product adapter; see {@link #LoraLinear(Linear, LoraOptions, SplittableRandom, BaseProduct)}. */
+    public LoraLinear(Linear base, LoraOptions options, SplittableRandom rng) {
+        this(base, options, rng, BaseProduct.LINEAR);
+    }
+
     /**
      * Wraps {@code base} (its arrays are shared, not copied). A starts as kaiming-uniform with a = sqrt(5),
      * U(-1/sqrt(in), 1/sqrt(in)), drawn from {@code rng}; B starts at zero, so the output starts as the base's;
-     * the DoRA magnitude starts as the row norms of W.
+     * the DoRA magnitude starts as the row norms of W. With lora_dropout, a generator split off {@code rng}
+     * seeds the masks until {@link #setDropoutSeeds} names another source.
      */
-    public LoraLinear(Linear base, LoraOptions options, SplittableRandom rng) {
-        if (base == null || options == null || rng == null) {
-            throw new IllegalArgumentException("LoraLinear needs a base linear, options and a random generator");
+    public LoraLinear(Linear base, LoraOptions options, SplittableRandom rng, BaseProduct product) {
+        if (base == null || options == null || rng == null || product == null) {
+            throw new IllegalArgumentException("LoraLinear needs a base linear, options, a random generator and a"
+                + " base product");
         }
         this.options = options;
+        this.product = product;
         INDArray w = base.weight().value();
         long out = w.size(0);
         long in = w.size(1);
@@ -53,15 +74,26 @@ public final class LoraLinear extends Layer {
         loraA = child("lora_A", new Linear((int) in, options.r(), false, w.dataType(), Init.linearDefault(in, rng)));
         loraB = child("lora_B", new Linear(options.r(), (int) out, false, w.dataType(), Init.zeros()));
         magnitude = options.dora() ? param("lora_magnitude_vector", LoraMath.rowNorms(w)) : null;
+        if (options.dropout() > 0) {
+            SplittableRandom masks = rng.split();
+            dropoutSeeds = () -> {
+                synchronized (masks) {   // data-parallel replicas share the model; SplittableRandom is not thread-safe
+                    return masks.nextLong();
+                }
+            };
+        }
     }
 
-    /** x [..., in] → [..., out]; after {@link #merge()} just the (merged) base linear. */
+    /** x [..., in] → [..., out]; after {@link #merge()} just the (merged) base product. */
     @Override
     public Tensor forward(Tensor x) {
-        if (merged || !options.dora()) {
-            return forwardLora(x);
+        if (merged) {
+            return product.apply(x, weight, bias);
         }
-        return forward(x, weightNorm());   // backward reads the norm: it must outlive this call
+        if (options.dora()) {
+            return forward(x, weightNorm());   // backward reads the norm: it must outlive this call
+        }
+        return add(product.apply(x, weight, bias), update(dropout(x)));
     }
 
     /**
@@ -75,10 +107,56 @@ public final class LoraLinear extends Layer {
         if (merged) {
             throw new IllegalStateException("LoraLinear: the DoRA adapter is merged into W; call forward(x)");
         }
-        Tensor factor = Elementwise.div(magnitude, Tensor.of(rowNorm));
-        Tensor direction = Elementwise.add(Linalg.linear(x, weight, null), update(x));
-        Tensor y = Elementwise.mul(direction, factor);
-        return bias == null ? y : Elementwise.add(y, bias);
+        Tensor factor = div(magnitude, Tensor.of(rowNorm));
+        Tensor dropped = dropout(x);
+        if (dropped == x) {
+            Tensor y = mul(add(product.apply(x, weight, null), update(x)), factor);
+            return bias == null ? y : add(y, bias);
+        }
+        Tensor correction = mul(product.apply(dropped, weight, null), addScalar(factor, -1));
+        return add(add(product.apply(x, weight, bias), correction), mul(update(dropped), factor));
+    }
+
+    /**
+     * Takes dropout seeds from {@code seeds} from now on, one per training forward: a fine-tuning job passes
+     * its trainer's random source, so a resumed run draws the same masks.
+     */
+    public void setDropoutSeeds(LongSupplier seeds) {
+        if (seeds == null) {
+            throw new IllegalArgumentException("LoraLinear.setDropoutSeeds: seeds must not be null");
+        }
+        dropoutSeeds = seeds;
+    }
+
+    /** Sets the DoRA magnitude to the row norms of W + s·B·A, PEFT's start (call it after loading W). */
+    public void resetMagnitude() {
+        if (!options.dora() || merged) {
+            throw new IllegalStateException("LoraLinear.resetMagnitude: " + (merged ? "the adapter is merged"
+                : "only DoRA has a magnitude"));
+        }
+        INDArray n = weightNorm();
+        try (GradMode.Scope off = GradMode.disable()) {
+            magnitude.mutate(m -> m.assign(n));
+        }
+        n.close();
+    }
+
+    /**
+     * The weight this layer applies, as a new [out, in] array: W + s·B·A, for DoRA (m / n)·(W + s·B·A), W
+     * itself (copied) while merged. Attention that folds the weight into other products (MLA's absorbed
+     * cache) reads this.
+     */
+    public INDArray effectiveWeight() {
+        try (GradMode.Scope off = GradMode.disable()) {
+            if (merged) {
+                return weight.value().dup();
+            }
+            INDArray w = delta().addi(weight.value());
+            if (options.dora()) {
+                w.muliColumnVector(magnitude.value().div(LoraMath.rowNorms(w)).reshape(-1, 1));
+            }
+            return w;
+        }
     }
 
     /** DoRA's n = ||W + s·B·A|| per output row [out], computed outside the graph (detached). */
@@ -150,14 +228,17 @@ public final class LoraLinear extends Layer {
         return magnitude;
     }
 
-    private Tensor forwardLora(Tensor x) {
-        Tensor base = Linalg.linear(x, weight, bias);
-        return merged ? base : Elementwise.add(base, update(x));
+    /** x' = dropout(x) in training mode with lora_dropout; x itself otherwise (no seed drawn). */
+    private Tensor dropout(Tensor x) {
+        if (!isTraining() || options.dropout() == 0) {
+            return x;
+        }
+        return Activations.dropout(x, options.dropout(), true, dropoutSeeds.getAsLong());
     }
 
     /** s · (x·Aᵀ)·Bᵀ, in the graph. */
     private Tensor update(Tensor x) {
-        return Elementwise.mulScalar(loraB.forward(loraA.forward(x)), options.scale());
+        return mulScalar(loraB.forward(loraA.forward(x)), options.scale());
     }
 
     /** s·B·A [out, in], outside the graph. */

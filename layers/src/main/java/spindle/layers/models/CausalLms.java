@@ -68,6 +68,14 @@ public final class CausalLms {
         }
     }
 
+    /**
+     * The factory for decoder layer {@code i}'s projections: names under "model.layers.i", the path
+     * {@link CausalLm} ("model") and {@link DecoderStack} ("layers") give the block.
+     */
+    static LinearFactory layerLinears(LinearFactory linears, int i) {
+        return linears.scoped("model.layers." + i);
+    }
+
     /** Embedding, final norm and head around the family's blocks; the parts every family shares. */
     static CausalLm assemble(String type, HfConfig config, List<DecoderBlock> blocks, DataType dtype,
                              LinearFactory linears, Init init) {

@@ -47,12 +47,13 @@ public final class DeepSeekV3 {
         int layers = config.positiveInteger("num_hidden_layers");
         List<DecoderBlock> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
-            var attention = new MultiHeadLatentAttention(mla, rope, linears, dtype);
+            LinearFactory layer = CausalLms.layerLinears(linears, i);
+            var attention = new MultiHeadLatentAttention(mla, rope, layer.scoped("self_attn"), dtype);
             boolean routed = i >= denseLayers && i % every == 0;
             blocks.add(routed
-                ? new DecoderBlock(attention, new MixtureOfExperts(moe, linears, dtype, init),
+                ? new DecoderBlock(attention, new MixtureOfExperts(moe, layer.scoped("mlp"), dtype, init),
                     new RmsNorm(hidden, eps, dtype), new RmsNorm(hidden, eps, dtype))
-                : new DecoderBlock(attention, new SwiGlu(hidden, intermediate, linears),
+                : new DecoderBlock(attention, new SwiGlu(hidden, intermediate, layer.scoped("mlp")),
                     new RmsNorm(hidden, eps, dtype), new RmsNorm(hidden, eps, dtype)));
         }
         return CausalLms.assemble("deepseek_v3", config, blocks, dtype, linears, init);

@@ -35,8 +35,10 @@ public final class Llama {
         int intermediate = config.positiveInteger("intermediate_size");
         List<DecoderBlock> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
-            blocks.add(new DecoderBlock(new MultiHeadAttention(attention, rope, linears),
-                new SwiGlu(hidden, intermediate, linears), new RmsNorm(hidden, eps, dtype), new RmsNorm(hidden, eps, dtype)));
+            LinearFactory layer = CausalLms.layerLinears(linears, i);
+            blocks.add(new DecoderBlock(new MultiHeadAttention(attention, rope, layer.scoped("self_attn")),
+                new SwiGlu(hidden, intermediate, layer.scoped("mlp")), new RmsNorm(hidden, eps, dtype),
+                new RmsNorm(hidden, eps, dtype)));
         }
         return CausalLms.assemble("llama", config, blocks, dtype, linears, init);
     }

@@ -53,12 +53,12 @@ public final class MixtureOfExperts extends Module {
         gate = child("gate", new Router(c, dtype, init));
         List<SwiGlu> routed = new ArrayList<>();
         for (int e = 0; e < dims.nRoutedExperts(); e++) {
-            routed.add(new SwiGlu(dims.hidden(), dims.moeIntermediateSize(), linears));
+            routed.add(new SwiGlu(dims.hidden(), dims.moeIntermediateSize(), linears.scoped("experts." + e)));
         }
         experts = child("experts", new ModuleList<>(routed));
         sharedExperts = dims.nSharedExperts() == 0 ? null
             : child("shared_experts", new SwiGlu(dims.hidden(), dims.moeIntermediateSize() * dims.nSharedExperts(),
-                linears));
+                linears.scoped("shared_experts")));
     }
 
     public MoeConfig config() {
