@@ -26,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The safetensors format, by hand (no maintained Java artifact exists): an 8-byte little-endian header length,
  * a JSON header mapping each name to its dtype, shape and byte range, then raw little-endian data. Reads F32,
- * F64, BF16 and F16 (both widened to float32), I64, I32, U8 and BOOL; writes all of them (BF16 and F16 from
+ * F64, BF16 and F16 (both widened to float32), I64, I32, U8, I8 (int8 quantized codes) and BOOL; writes all of them (BF16 and F16 from
  * ND4J's BFLOAT16 and HALF arrays), atomically. A malformed file is an IllegalArgumentException naming the file
  * and the tensor.
  */
@@ -68,7 +68,7 @@ public final class Safetensors {
      * Writes {@code tensors} (in map order) and {@code metadata} (may be null) to {@code file} through a temporary
      * file in the same directory that is forced to disk and then renamed over {@code file}: the final name holds
      * either the previous file or the complete new one, never a partial file. Views and non-C-order arrays are
-     * written in C order; FLOAT, DOUBLE, HALF, BFLOAT16, LONG, INT, UBYTE and BOOL arrays are accepted.
+     * written in C order; FLOAT, DOUBLE, HALF, BFLOAT16, LONG, INT, UBYTE, BYTE and BOOL arrays are accepted.
      */
     public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
         ByteBuffer head = header(tensors, metadata);

@@ -17,7 +17,7 @@ final class SafetensorsCodec {
             case "F64", "I64" -> 8;
             case "F32", "I32" -> 4;
             case "BF16", "F16" -> 2;
-            case "U8", "BOOL" -> 1;
+            case "U8", "I8", "BOOL" -> 1;
             default -> 0;
         };
     }
@@ -57,7 +57,11 @@ final class SafetensorsCodec {
                 byte[] v = new byte[n];
                 b.get(v);
                 INDArray bytes = Nd4j.createFromArray(v);
-                yield dtype.equals("BOOL") ? bytes.castTo(DataType.BOOL) : bytes.castTo(DataType.UBYTE);
+                yield switch (dtype) {
+                    case "BOOL" -> bytes.castTo(DataType.BOOL);
+                    case "I8" -> bytes;   // createFromArray(byte[]) is already int8
+                    default -> bytes.castTo(DataType.UBYTE);
+                };
             }
         };
         if (n == 0) {
@@ -91,9 +95,10 @@ final class SafetensorsCodec {
             case LONG -> "I64";
             case INT -> "I32";
             case UBYTE -> "U8";
+            case BYTE -> "I8";
             case BOOL -> "BOOL";
             default -> throw new IllegalArgumentException("safetensors: tensor " + key + " has dtype " + t
-                + "; writable dtypes are FLOAT, DOUBLE, BFLOAT16, HALF, LONG, INT, UBYTE and BOOL");
+                + "; writable dtypes are FLOAT, DOUBLE, BFLOAT16, HALF, LONG, INT, UBYTE, BYTE and BOOL");
         };
     }
 

@@ -47,6 +47,7 @@ class SafetensorsTest {
         t.put("ids", Nd4j.createFromArray(new long[] {5, -1, 7, Long.MAX_VALUE, Long.MIN_VALUE}));
         t.put("count", Nd4j.createFromArray(new int[] {3, 4, Integer.MIN_VALUE}));
         t.put("bytes", Nd4j.createFromArray(new int[] {0, 1, 200, 255}).castTo(DataType.UBYTE));
+        t.put("codes", Nd4j.createFromArray(new byte[] {-128, -8, 0, 7, 127}));
         t.put("mask", Nd4j.createFromArray(true, false, true).reshape(3, 1));
         t.put("scalar", Nd4j.scalar(DataType.DOUBLE, 1.25));
         t.put("empty", Nd4j.create(DataType.FLOAT, 0, 3));

@@ -48,6 +48,20 @@ public enum QatScheme {
         return this == INT8_WEIGHT_ONLY || inFeatures % groupSize == 0;
     }
 
+    /** The integer grid of this scheme's weight codes. */
+    QuantGrid weightGrid() {
+        return switch (this) {
+            case INT8_DYN_ACT_INT4_WEIGHT -> QuantGrid.INT4_SYMMETRIC;
+            case INT4_WEIGHT_ONLY -> QuantGrid.UINT4_TINYGEMM;
+            case INT8_WEIGHT_ONLY -> QuantGrid.INT8_SYMMETRIC;
+        };
+    }
+
+    /** Inputs per weight group: {@code groupSize}, or the whole row for int8 per channel. */
+    public int groupFor(int inFeatures, int groupSize) {
+        return this == INT8_WEIGHT_ONLY ? inFeatures : groupSize;
+    }
+
     /** The fake-quantized weight [out, in] of this scheme (groupSize is ignored by int8 per channel). */
     public Tensor fakeQuantizeWeight(Tensor weight, int groupSize) {
         return switch (this) {

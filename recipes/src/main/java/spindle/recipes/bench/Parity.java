@@ -12,7 +12,10 @@ import picocli.CommandLine.Option;
         "%nLoads a model exported by ../shared/bench/torch_ref.py export CONFIG OUTDIR, runs one float64 forward and"
             + " backward, and prints one JSON line: loss_abs_err, max_grad_rel_err (max over parameters of"
             + " ||g - g_ref|| / ||g_ref||) and worst_param. Exits 1 unless loss_abs_err <= 1e-10 and"
-            + " max_grad_rel_err <= 1e-8 (a NaN error fails)."})
+            + " max_grad_rel_err <= 1e-8 (a NaN error fails).",
+        "%nOn an export --qat directory (qat.json and converted.safetensors) a second line compares Spindle's convert"
+            + " of the weights with torchao's: code_mismatches must be 0 and max_scale_abs_err (scales and zeros)"
+            + " <= 1e-12."})
 public final class Parity implements Callable<Integer> {
     @Option(names = "--model-dir", required = true,
         description = "Directory with config.json, model.safetensors, batch.safetensors, grads.safetensors, expected.json.")
@@ -22,6 +25,12 @@ public final class Parity implements Callable<Integer> {
     public Integer call() throws Exception {
         ParityCheck.Result result = ParityCheck.run(modelDir);
         System.out.println(result.toJson());
-        return result.passes() ? 0 : 1;
+        boolean convertPasses = true;
+        if (ConvertCheck.applies(modelDir)) {
+            ConvertCheck.Result convert = ConvertCheck.run(modelDir);
+            System.out.println(convert.toJson());
+            convertPasses = convert.passes();
+        }
+        return result.passes() && convertPasses ? 0 : 1;
     }
 }

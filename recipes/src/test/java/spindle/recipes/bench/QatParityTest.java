@@ -2,18 +2,24 @@
 package spindle.recipes.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.data.Safetensors;
 import spindle.layers.qat.QatModels;
 
 /**
@@ -21,7 +27,9 @@ import spindle.layers.qat.QatModels;
  * projections are fake-quantized (torchao numerics) gives PyTorch's loss within 1e-10 and every gradient within
  * rel 1e-8, and Spindle quantizes exactly the modules torch_ref does. The shared configs (8da4w, group 32, which
  * skips the 688-input down projections) and small variants for the other schemes and group sizes, MoE and
- * tied embeddings (the tied head is fake-quantized on the embedding's weight, as torchao does) included.
+ * tied embeddings (the tied head is fake-quantized on the embedding's weight, as torchao does) included. Spindle's
+ * convert of the same weights equals torchao's conversion (converted.safetensors): identical codes, the same
+ * quantized modules, scales and zeros within 1e-12.
  */
 class QatParityTest {
     private static final Path WORK = Path.of("target", "qat-parity");
@@ -42,6 +50,37 @@ class QatParityTest {
         TreeSet<String> expected = new TreeSet<>();
         TorchExports.JSON.readTree(dir.resolve("expected.json").toFile()).get("qat_modules").forEach(n -> expected.add(n.asText()));
         assertEquals(expected, quantized, name + ": fake-quantized modules");
+        ConvertCheck.Result convert = ConvertCheck.run(dir);
+        System.out.println("QatParityTest " + name + " convert: " + convert.toJson());
+        assertTrue(convert.passes(), name + ": " + convert.toJson());
+    }
+
+    @Test
+    void aConversionDifferingInOneCodeOrOneScaleFails() throws IOException {
+        Path dir = TorchExports.export(WORK, "llama-int4wo-tampered", small("tiny-llama", "int4wo", 16, c -> { }), "--qat");
+        Path file = dir.resolve(ConvertCheck.CONVERTED);
+        Map<String, INDArray> ref = new LinkedHashMap<>(Safetensors.read(file));
+        String codes = "model.layers.1.mlp.up_proj.weight";
+        ref.get(codes).putScalar(0, 0, (ref.get(codes).getInt(0, 0) + 1) % 16);
+        Safetensors.write(file, ref, null);
+        ConvertCheck.Result result = ConvertCheck.run(dir);
+        assertEquals(1, result.codeMismatches(), result.toJson());
+        assertFalse(result.passes());
+
+        ref.get(codes).putScalar(0, 0, (ref.get(codes).getInt(0, 0) + 15) % 16);
+        String zeros = "model.layers.0.self_attn.o_proj.zeros";
+        ref.get(zeros).putScalar(1, 0, ref.get(zeros).getDouble(1, 0) + 1e-9);
+        Safetensors.write(file, ref, null);
+        result = ConvertCheck.run(dir);
+        assertEquals(0, result.codeMismatches(), result.toJson());
+        assertEquals(zeros, result.worst(), result.toJson());
+        assertFalse(result.passes(), result.toJson());
+
+        ref.remove(zeros);
+        Safetensors.write(file, ref, null);
+        result = ConvertCheck.run(dir);
+        assertTrue(result.problem().contains(zeros), result.toJson());
+        assertFalse(result.passes());
     }
 
     private static ObjectNode variant(String name) throws IOException {
