@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.data;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,8 +17,6 @@ import spindle.data.tokenizer.UnknownCharacterException;
  * between them).
  */
 public final class PromptDataset implements Dataset {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final List<int[]> inputs;
     private final List<int[]> targets;
 
@@ -32,53 +27,46 @@ public final class PromptDataset implements Dataset {
 
     /** Reads a UTF-8 JSONL file; a malformed line, missing field or unknown character names file and line. */
     public static PromptDataset read(Path jsonl, Tokenizer tokenizer, PromptOptions options) throws IOException {
-        return parse(jsonl.toString(), TextFiles.read(jsonl), tokenizer, options);
+        return of(PromptPairs.read(jsonl, options), tokenizer, options);
     }
 
     /** Reads an embedded JSONL resource such as {@link EmbeddedData#QUIZ_TRAIN}. */
     public static PromptDataset readResource(String resource, Tokenizer tokenizer, PromptOptions options) throws IOException {
-        return parse(resource, TextFiles.resource(resource), tokenizer, options);
+        return of(PromptPairs.readResource(resource, options), tokenizer, options);
     }
 
     /** Parses JSONL text that came from {@code source} (named in errors). Blank lines are skipped. */
     public static PromptDataset parse(String source, String jsonl, Tokenizer tokenizer, PromptOptions options)
         throws DataFileException {
+        return of(PromptPairs.parse(source, jsonl, options), tokenizer, options);
+    }
+
+    /** Tokenizes pairs already read (see {@link PromptPairs}); an unknown character or a too-long prompt names the line. */
+    public static PromptDataset of(List<PromptPair> pairs, Tokenizer tokenizer, PromptOptions options)
+        throws DataFileException {
+        if (pairs.isEmpty()) {
+            throw new IllegalArgumentException("PromptDataset needs at least one prompt/response pair");
+        }
         int eos = options.eosToken() == null ? -1 : tokenizer.specialToken(options.eosToken());
         List<int[]> xs = new ArrayList<>();
         List<int[]> ys = new ArrayList<>();
-        List<String> lines = TextFiles.lines(jsonl);
-        for (int i = 0; i < lines.size(); i++) {
-            if (!lines.get(i).isBlank()) {
-                example(source, i + 1, lines.get(i), tokenizer, options, eos, xs, ys);
-            }
-        }
-        if (xs.isEmpty()) {
-            throw new DataFileException(source, 0, "has no examples" + (jsonl.isBlank() ? " (the file is empty)" : ""));
+        for (PromptPair p : pairs) {
+            example(p, tokenizer, options, eos, xs, ys);
         }
         return options.layout() == PromptOptions.Layout.PACKED ? pack(xs, ys, options.maxSeqLen()) : new PromptDataset(xs, ys);
     }
 
-    private static void example(String source, int line, String text, Tokenizer tok, PromptOptions o, int eos,
-                                List<int[]> xs, List<int[]> ys) throws DataFileException {
-        JsonNode node;
-        try {
-            node = JSON.readTree(text);
-        } catch (JacksonException e) {
-            throw new DataFileException(source, line, "not valid JSON: " + e.getOriginalMessage());
-        }
-        if (node == null || !node.isObject()) {
-            throw new DataFileException(source, line, "expected a JSON object with \"" + o.promptField() + "\" and \""
-                + o.responseField() + "\", got " + abbreviate(text));
-        }
-        int[] prompt = encode(source, line, field(source, line, node, o.promptField()), tok, o.promptField());
-        int[] response = encode(source, line, field(source, line, node, o.responseField()), tok, o.responseField());
+    private static void example(PromptPair p, Tokenizer tok, PromptOptions o, int eos, List<int[]> xs, List<int[]> ys)
+        throws DataFileException {
+        int[] prompt = encode(p, p.prompt(), tok, o.promptField());
+        int[] response = encode(p, p.response() + o.responseEnd(), tok, o.responseField());
         if (response.length == 0 && eos < 0) {
-            throw new DataFileException(source, line, "\"" + o.responseField() + "\" is empty: nothing to learn");
+            throw new DataFileException(p.source(), p.line(), "\"" + o.responseField() + "\" is empty: nothing to learn");
         }
         int total = Math.min(prompt.length + response.length + (eos >= 0 ? 1 : 0), o.maxSeqLen() + 1);
         if (prompt.length + 1 > total) {
-            throw new DataFileException(source, line, "the prompt is " + prompt.length + " tokens and leaves no response"
-                + " token within max_seq_len " + o.maxSeqLen());
+            throw new DataFileException(p.source(), p.line(), "the prompt is " + prompt.length + " tokens and leaves no"
+                + " response token within max_seq_len " + o.maxSeqLen());
         }
         int[] s = Arrays.copyOf(prompt, prompt.length + response.length + 1);
         System.arraycopy(response, 0, s, prompt.length, response.length);
@@ -92,29 +80,12 @@ public final class PromptDataset implements Dataset {
         ys.add(y);
     }
 
-    private static String field(String source, int line, JsonNode node, String name) throws DataFileException {
-        JsonNode v = node.get(name);
-        if (v == null) {
-            List<String> names = new ArrayList<>();
-            node.fieldNames().forEachRemaining(names::add);
-            throw new DataFileException(source, line, "no \"" + name + "\" field (the fields are " + names + ")");
-        }
-        if (!v.isTextual()) {
-            throw new DataFileException(source, line, "\"" + name + "\" must be a string, not " + v.getNodeType());
-        }
-        return v.asText();
-    }
-
-    private static int[] encode(String source, int line, String text, Tokenizer tok, String field) throws DataFileException {
+    private static int[] encode(PromptPair p, String text, Tokenizer tok, String field) throws DataFileException {
         try {
             return tok.encode(text);
         } catch (UnknownCharacterException e) {
-            throw new DataFileException(source, line, "in \"" + field + "\": " + e.getMessage());
+            throw new DataFileException(p.source(), p.line(), "in \"" + field + "\": " + e.getMessage());
         }
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
     }
 
     /** Concatenates all examples and cuts the streams into rows of T; targets never cross into another example. */

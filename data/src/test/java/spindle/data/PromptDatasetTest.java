@@ -104,4 +104,27 @@ class PromptDatasetTest {
         assertTrue(train.size() > 1000 && test.size() > 100, train.size() + " / " + test.size());
         assertTrue(EmbeddedData.read(EmbeddedData.QUIZ_TRAIN).contains("What is the capital of Algeria?"));
     }
+
+    @Test
+    void aResponseEndIsLearnedAsTheLastTargetWhereThereIsNoEosToken() throws Exception {
+        ByteTokenizer plain = new ByteTokenizer();
+        PromptDataset d = PromptDataset.parse("qa.jsonl", QA, plain, PromptOptions.of(64).withResponseEnd("\n"));
+        assertArrayEquals(new int[] {'Q', ':', 'a', 'b', 'c', 'd'}, d.inputs(0));
+        assertArrayEquals(new int[] {M, M, M, 'c', 'd', '\n'}, d.targets(0));
+    }
+
+    @Test
+    void pairsKeepTheirTextLineAndAcceptedAnswers() throws Exception {
+        List<PromptPair> pairs = PromptPairs.parse("qa.jsonl", QA + "{\"prompt\": \"Q:\", \"response\": \" Sana'a\","
+            + " \"answers\": [\"Sana'a\", \"Sanaa\"]}", PromptOptions.of(8));
+        assertEquals(3, pairs.size());
+        assertEquals(new PromptPair("qa.jsonl", 3, "Q:x", "yz", List.of("yz")), pairs.get(1));
+        assertTrue(pairs.get(2).accepts(" Sanaa\n") && pairs.get(2).accepts("Sana'a"));
+        assertTrue(!pairs.get(2).accepts("Sana"));
+        var e = assertThrows(DataFileException.class, () -> PromptPairs.parse("qa.jsonl",
+            "{\"prompt\": \"a\", \"response\": \"b\", \"answers\": \"b\"}", PromptOptions.of(8)));
+        assertEquals("qa.jsonl:1: \"answers\" must be a non-empty list of strings, got \"b\"", e.getMessage());
+        List<PromptPair> quiz = PromptPairs.readResource(EmbeddedData.QUIZ_TEST, PromptOptions.of(8));
+        assertTrue(quiz.stream().allMatch(p -> p.accepts(p.response())), "each quiz response is an accepted answer");
+    }
 }

@@ -7,10 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.data.Safetensors;
+import spindle.layers.LoadReport;
 import spindle.layers.Module;
 import spindle.optim.Optimizer;
 import spindle.optim.OptimizerState;
@@ -35,9 +37,18 @@ public record Checkpoint(Path dir, TrainerState state) {
         return state.step();
     }
 
-    /** The model's state dict, by Hugging Face key. */
+    /** The model's state dict, by Hugging Face key; only the trainable parameters in a trainable-only checkpoint. */
     public Map<String, INDArray> modelState() throws IOException {
-        return Safetensors.read(dir.resolve(Checkpointer.MODEL));
+        return Safetensors.read(modelFile());
+    }
+
+    /** True for a checkpoint of a {@link Checkpointer#trainableOnly()} checkpointer (it holds no frozen weights). */
+    public boolean isTrainableOnly() {
+        return Files.isRegularFile(dir.resolve(Checkpointer.TRAINABLE));
+    }
+
+    private Path modelFile() {
+        return dir.resolve(isTrainableOnly() ? Checkpointer.TRAINABLE : Checkpointer.MODEL);
     }
 
     /** The optimizer's scalar state (groups, hyper-parameters, step counts); an unreadable file is named. */
@@ -57,13 +68,22 @@ public record Checkpoint(Path dir, TrainerState state) {
 
     /**
      * Loads the weights into {@code model} strictly: a missing, unexpected or misshapen tensor (say, after the
-     * model config changed) is an error naming this checkpoint's file, the tensor and both shapes.
+     * model config changed) is an error naming this checkpoint's file, the tensor and both shapes. A trainable-only
+     * checkpoint must match the model's trainable parameters in the same way; the frozen ones are left as they are.
      */
     public void loadModelInto(Module model) throws IOException {
-        Path f = dir.resolve(Checkpointer.MODEL);
+        Path f = modelFile();
         Map<String, INDArray> weights = Safetensors.read(f);
         try (GradMode.Scope off = GradMode.disable()) {   // loading assigns parameters in place
-            model.loadStateDict(weights, true);
+            if (isTrainableOnly()) {
+                Map<String, INDArray> trained = new LinkedHashMap<>();
+                model.trainableParameters().forEach((name, p) -> trained.put(name, p.value()));
+                LoadReport report = LoadReport.compare(trained, weights);
+                if (!report.isClean()) {
+                    throw new IllegalArgumentException("the trainable parameters do not match: " + report.describe());
+                }
+            }
+            model.loadStateDict(weights, !isTrainableOnly());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
         } finally {

@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +20,7 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.Safetensors;
 import spindle.layers.Module;
 import spindle.optim.Optimizer;
@@ -33,7 +35,10 @@ import spindle.optim.Optimizer;
  *
  * <p>A checkpoint holds model.safetensors (the state dict under its Hugging Face keys), optimizer.safetensors
  * and optimizer.json ({@link Optimizer#stateTensors()} and {@link Optimizer#state()}), trainer_state.json
- * ({@link TrainerState}) and config.json (trainer options and the run's configuration).
+ * ({@link TrainerState}) and config.json (trainer options and the run's configuration). A {@link #trainableOnly()}
+ * checkpointer, for fine-tuning a frozen base, writes trainable.safetensors (the parameters that are trained, an
+ * adapter's) instead of model.safetensors: the base is not copied into every checkpoint, and a resume loads the
+ * adapter into a model that already holds the base.
  */
 public final class Checkpointer {
     /** Test hook: a step number at which {@link #save} stops inside its write and waits to be killed. */
@@ -41,6 +46,7 @@ public final class Checkpointer {
     /** Test hook: a file created when the paused write is waiting, so a test knows when to kill. */
     public static final String READY_FILE_PROPERTY = "spindle.test.checkpoint.readyFile";
     static final String MODEL = "model.safetensors";
+    static final String TRAINABLE = "trainable.safetensors";
     static final String OPTIMIZER = "optimizer.safetensors";
     static final String OPTIMIZER_JSON = "optimizer.json";
     static final String TRAINER_STATE = "trainer_state.json";
@@ -54,6 +60,7 @@ public final class Checkpointer {
     private final Path dir;
     private final long every;
     private final int keepLast;
+    private final boolean trainableOnly;
 
     /**
      * Checkpoints in {@code dir} every {@code every} optimizer steps (0: only at the end of a run), keeping
@@ -69,6 +76,22 @@ public final class Checkpointer {
         this.dir = dir;
         this.every = every;
         this.keepLast = keepLast;
+        this.trainableOnly = false;
+    }
+
+    private Checkpointer(Checkpointer c, boolean trainableOnly) {
+        this.dir = c.dir;
+        this.every = c.every;
+        this.keepLast = c.keepLast;
+        this.trainableOnly = trainableOnly;
+    }
+
+    /**
+     * This checkpointer saving only the model's trainable parameters (trainable.safetensors), with the optimizer
+     * state, which covers only them too: the checkpoints of a fine-tune hold the adapter, not the frozen base.
+     */
+    public Checkpointer trainableOnly() {
+        return new Checkpointer(this, true);
     }
 
     /** True when a checkpoint is due after optimizer step {@code step}. */
@@ -96,7 +119,13 @@ public final class Checkpointer {
         removeTemporaries();
         String name = name(state.step());
         Path tmp = Files.createDirectory(temporary(name));
-        Safetensors.write(tmp.resolve(MODEL), model.stateDict(), Map.of("format", "pt"));
+        if (trainableOnly) {
+            Map<String, INDArray> trained = new LinkedHashMap<>();
+            model.trainableParameters().forEach((key, p) -> trained.put(key, p.value()));
+            Safetensors.write(tmp.resolve(TRAINABLE), trained, Map.of("format", "pt"));
+        } else {
+            Safetensors.write(tmp.resolve(MODEL), model.stateDict(), Map.of("format", "pt"));
+        }
         pauseIfTesting(state.step());
         Safetensors.write(tmp.resolve(OPTIMIZER), optimizer.stateTensors(), Map.of("format", "pt"));
         writeSynced(tmp.resolve(OPTIMIZER_JSON), optimizer.state().toJson());
