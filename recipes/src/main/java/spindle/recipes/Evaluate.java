@@ -14,7 +14,7 @@ import spindle.data.LoaderOptions;
 import spindle.data.TextCorpus;
 import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.models.CausalLm;
-import spindle.layers.models.CausalLms;
+import spindle.layers.qat.QuantizedModels;
 import spindle.trainers.LanguageModeling;
 
 /** {@code spindle eval}: mean next-token loss and perplexity of a trained model on a split of a text. */
@@ -45,7 +45,7 @@ final class Evaluate implements Callable<Integer> {
         if (!split.equals("train") && !split.equals("val")) {
             throw new IllegalArgumentException("--split must be train or val but is " + split);
         }
-        CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
+        CausalLm model = QuantizedModels.loadAny(modelDir, DataType.FLOAT);   // quantized or fake-quantized as saved
         Path work = Files.createTempDirectory("spindle-eval");
         var corpus = TextCorpus.prepare(Texts.source(text), Texts.read(text), new ByteTokenizer(), work, valFraction);
         var tokens = split.equals("val") ? corpus.openVal() : corpus.openTrain();

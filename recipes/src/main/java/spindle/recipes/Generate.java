@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.data.tokenizer.ByteTokenizer;
 import spindle.layers.models.CausalLm;
-import spindle.layers.models.CausalLms;
+import spindle.layers.qat.QuantizedModels;
 import spindle.layers.models.Generator;
 import spindle.layers.models.SamplingOptions;
 
@@ -41,7 +41,7 @@ final class Generate implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
+        CausalLm model = QuantizedModels.loadAny(modelDir, DataType.FLOAT);   // quantized or fake-quantized as saved
         var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
             .withSeed(seed);
         System.out.println(Generator.generate(model, new ByteTokenizer(), prompt, options));

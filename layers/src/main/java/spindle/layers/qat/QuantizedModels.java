@@ -63,6 +63,17 @@ public final class QuantizedModels {
         }
     }
 
+    /**
+     * A model directory for inference: a converted one with quantized linears, one prepared for QAT (qat.json)
+     * fake-quantized, any other plain ({@link CausalLms#fromPretrained}).
+     */
+    public static CausalLm loadAny(Path dir, DataType dtype) {
+        if (isConverted(dir)) {
+            return fromPretrained(dir, dtype);
+        }
+        return QatModels.isQat(dir) ? QatModels.fromPretrained(dir, dtype).model() : CausalLms.fromPretrained(dir, dtype);
+    }
+
     /** The converted model in {@code dir}, its quantized linears dequantized once, ready for inference. */
     public static CausalLm fromPretrained(Path dir, DataType dtype) {
         Path configFile = dir.resolve("config.json");
