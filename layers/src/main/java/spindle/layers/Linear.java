@@ -2,11 +2,12 @@
 package spindle.layers;
 
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Linalg;
 
 /** y = x Wᵀ + b, weight [out, in] and bias [out] as nn.Linear; keys "weight" and "bias". */
-public final class Linear extends Layer {
+public final class Linear extends Layer implements EffectiveWeight {
     private final Tensor weight;
     private final Tensor bias;
 
@@ -26,6 +27,12 @@ public final class Linear extends Layer {
 
     public Tensor weight() {
         return weight;
+    }
+
+    /** The live weight array. */
+    @Override
+    public INDArray effectiveWeight() {
+        return weight.value();
     }
 
     /** The bias, or null when this layer has none. */

@@ -20,8 +20,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Attention;
+import spindle.layers.EffectiveWeight;
 import spindle.layers.Layer;
-import spindle.layers.Linear;
 import spindle.layers.LinearFactory;
 import spindle.layers.RmsNorm;
 import spindle.layers.Rope;
@@ -198,15 +198,16 @@ public final class MultiHeadLatentAttention extends SelfAttention {
 
     /**
      * kv_b_proj's weight [H * (nope + v), kv_lora_rank] cut into W_UK [H, nope, kv_lora_rank] (applied to
-     * q_nope) and W_UVᵀ [H, kv_lora_rank, v] (applied to the attended latent), as compact copies. A layer that
-     * is not a plain Linear (an adapter) is read off its outputs for the unit vectors, which is its weight.
+     * q_nope) and W_UVᵀ [H, kv_lora_rank, v] (applied to the attended latent), as compact copies. The weight is
+     * the one the layer applies ({@link EffectiveWeight}: a LoRA adapter's W + s·B·A); any other layer is read
+     * off its outputs for the unit vectors.
      */
     private INDArray[] absorbedWeights() {
         int h = dims.heads();
         int nope = dims.qkNopeHeadDim();
         int r = dims.kvLoraRank();
         try (GradMode.Scope off = GradMode.disable()) {
-            INDArray w = kvBProj instanceof Linear plain ? plain.weight().value()
+            INDArray w = kvBProj instanceof EffectiveWeight stated ? stated.effectiveWeight()
                 : kvBProj.forward(Tensor.of(Nd4j.eye(r).castTo(dtype))).value().transpose().dup('c');
             INDArray perHead = w.reshape('c', h, nope + dims.vHeadDim(), r);   // [H, nope + v, r]
             INDArray uk = perHead.get(all(), interval(0, nope), all()).dup('c');

@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Activations;
+import spindle.layers.EffectiveWeight;
 import spindle.layers.Init;
 import spindle.layers.Layer;
 import spindle.layers.Linear;
@@ -34,7 +35,7 @@ import spindle.layers.Linear;
  * {@code lora_magnitude_vector}. The base weight and bias share the wrapped linear's arrays and are frozen:
  * backward skips their gradient products.
  */
-public final class LoraLinear extends Layer {
+public final class LoraLinear extends Layer implements EffectiveWeight {
     private final LoraOptions options;
     private final BaseProduct product;
     private final Tensor weight;
@@ -146,6 +147,7 @@ public final class LoraLinear extends Layer {
      * itself (copied) while merged. Attention that folds the weight into other products (MLA's absorbed
      * cache) reads this.
      */
+    @Override
     public INDArray effectiveWeight() {
         try (GradMode.Scope off = GradMode.disable()) {
             if (merged) {
