@@ -3,7 +3,6 @@ package spindle.layers.qat;
 
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
@@ -63,33 +62,9 @@ public final class FakeQuant {
     private static Tensor apply(String op, Tensor x, int block, QuantGrid grid) {
         Precision p = Precision.of(x.dtype(), op);
         long[] shape = x.shape();
-        double[] v = x.value().dup('c').data().asDouble();
-        int blocks = v.length / block;
-        double[][] params = new double[blocks][];
-        boolean[] pass = new boolean[v.length];
-        double[] out = new double[v.length];
-        for (int b = 0; b < blocks; b++) {
-            double[] qp = grid.params(v, b * block, block, p);
-            params[b] = qp;
-            for (int i = b * block; i < (b + 1) * block; i++) {
-                double q = grid.code(v[i], qp, p);
-                pass[i] = q >= grid.lo && q <= grid.hi;
-                out[i] = grid.dequantize(Math.min(Math.max(q, grid.lo), grid.hi), qp, p);
-            }
-        }
-        INDArray value = array(out, shape, x);
-        return Tape.record(op, value, g -> {
-            double[] up = g.out().dup('c').data().asDouble();
-            double[] dx = new double[up.length];
-            for (int i = 0; i < up.length; i++) {
-                dx[i] = pass[i] ? grid.passGradient(up[i], params[i / block], p) : 0.0;
-            }
-            g.add(0, array(dx, shape, x));
-        }, x);
-    }
-
-    private static INDArray array(double[] data, long[] shape, Tensor like) {
-        INDArray a = Nd4j.create(data, shape, 'c');
-        return like.dtype() == a.dataType() ? a : a.castTo(like.dtype());
+        INDArray rows = x.value().reshape('c', -1, block);
+        FakeQuantKernel k = new FakeQuantKernel(grid, rows, p);
+        return Tape.record(op, k.out.reshape('c', shape),
+            g -> g.add(0, k.passGradient(g.out().reshape('c', -1, block)).reshape('c', shape)), x);
     }
 }

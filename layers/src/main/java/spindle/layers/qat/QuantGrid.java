@@ -39,6 +39,11 @@ enum QuantGrid {
             min = Math.min(min, v[i]);
             max = Math.max(max, v[i]);
         }
+        return rowParams(min, max, p);
+    }
+
+    /** {scale, zero point, 1/scale} of a block whose smallest value is min and largest max. */
+    double[] rowParams(double min, double max, Precision p) {
         double scale;
         double zp = 0;
         switch (this) {

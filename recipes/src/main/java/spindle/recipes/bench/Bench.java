@@ -44,6 +44,10 @@ public final class Bench implements Callable<Integer> {
         + " default) means one per thread of the config, 1 means one stream of ops using all the threads.")
     private int replicas;
 
+    @Option(names = "--qat", description = "Fake-quantize the projections as the config's \"qat\" section says"
+        + " (torch_ref.py bench --qat; default 8da4w, group size 32).")
+    private boolean qat;
+
     @Override
     public Integer call() throws Exception {
         if (replicas < 0) {
@@ -58,7 +62,7 @@ public final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            BenchResult ours = BenchRun.run(config, replicas);
+            BenchResult ours = BenchRun.run(config, replicas, qat);
             System.out.println(ours.toJson());
             if (compare) {
                 ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());
@@ -85,7 +89,8 @@ public final class Bench implements Callable<Integer> {
 
     /** Runs torch_ref.py bench on the same config, prints its JSON line and returns its tokens/s. */
     private double pytorchTokensPerSecond() throws Exception {
-        String line = TorchReference.run(torchRefScript(), 1800, "bench", config.toString()).strip();
+        String line = TorchReference.run(torchRefScript(), 1800, qat ? new String[] {"bench", config.toString(), "--qat"}
+            : new String[] {"bench", config.toString()}).strip();
         System.out.println(line);
         return JsonNumbers.require(line, "tokens_per_s", "the output of torch_ref.py bench");
     }

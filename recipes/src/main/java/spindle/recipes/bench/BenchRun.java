@@ -37,8 +37,9 @@ final class BenchRun {
     private BenchRun() {}
 
     /** Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config. */
-    static BenchResult run(Path configFile, int replicas) throws IOException {
-        JsonNode train = new ObjectMapper().readTree(configFile.toFile()).path("train");
+    static BenchResult run(Path configFile, int replicas, boolean qat) throws IOException {
+        JsonNode json = new ObjectMapper().readTree(configFile.toFile());
+        JsonNode train = json.path("train");
         HfConfig hf = HfConfig.read(configFile);
         int batch = train.path("batch").asInt(8);
         int seq = train.path("seq").asInt(256);
@@ -47,7 +48,8 @@ final class BenchRun {
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
         int n = replicas > 0 ? replicas : Math.min(threads, batch);
-        CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
+        CausalLm model = qat ? QatBench.model(hf, json, train.path("seed").asLong(0), configFile)
+            : CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
         Dataset data = RandomBatch.dataset(hf.integer("vocab_size"), batch, seq, 1);
@@ -61,7 +63,8 @@ final class BenchRun {
         StepMetrics last = times.last;
         double median = times.median();
         double balance = last.balanceLoss();
-        return new BenchResult(hf.string("name_or_path", configFile.getFileName().toString()), threads, n, median,
+        String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "");
+        return new BenchResult(name, threads, n, median,
             times.min(), batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
             last.peakRssBytes() / 1e6, ops, last.loss() - (Double.isNaN(balance) ? 0 : balance));
     }
