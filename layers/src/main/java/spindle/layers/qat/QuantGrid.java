@@ -81,13 +81,4 @@ enum QuantGrid {
             default -> p.r(q * qp[0]);
         };
     }
-
-    /**
-     * d x_fq / d x for an element the clamp let through, applied to g in torch's backward order: the
-     * dequantization multiplies by scale, rounding passes g unchanged, then 1/scale (or / scale) as in forward.
-     */
-    double passGradient(double g, double[] qp, Precision p) {
-        double viaScale = p.r(g * qp[0]);
-        return this == UINT4_TINYGEMM ? p.r(viaScale / qp[0]) : p.r(viaScale * qp[2]);
-    }
 }
