@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.layers.LoadReport;
 import spindle.layers.models.CausalLm;
 
 /**
@@ -42,6 +43,19 @@ public record AdaptedModel(CausalLm model, Map<String, LoraLinear> adapters) {
             }
         });
         return out;
+    }
+
+    /**
+     * Copies adapter tensors (model keys, as {@link #adapterState()} names them) into the adapters, converting
+     * dtypes. Strict: a missing, unexpected or misshapen key is an error naming the key and both shapes, and
+     * nothing is loaded.
+     */
+    public void loadAdapterState(Map<String, INDArray> state) {
+        LoadReport report = LoadReport.compare(adapterState(), state);
+        if (!report.isClean()) {
+            throw new IllegalArgumentException("adapter tensors do not match the model's adapters: " + report.describe());
+        }
+        model.loadStateDict(state, false);
     }
 
     /**

@@ -20,7 +20,8 @@ import java.util.regex.PatternSyntaxException;
  * @param excludeModules    exclude_modules: names or a regex; a match is never adapted
  * @param layersToTransform layers_to_transform: only these decoder layer indices (empty: all layers)
  * @param layersPattern     layers_pattern: the name of the layer list whose index layers_to_transform reads
- *                          (empty: the first "name.N." segment of the module name, "layers.N" in our models)
+ *                          (empty: the first "name.N." segment of the module name, the decoder layer's
+ *                          "layers.N"; PEFT's default regex is greedy and would read a routed expert's index)
  * @param rankPattern       rank_pattern: rank by module-name pattern, PEFT's rule ({@link #optionsFor})
  * @param alphaPattern      alpha_pattern: lora_alpha by module-name pattern
  * @param loraDropout       lora_dropout in [0, 1)

@@ -144,7 +144,7 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
 
     /**
      * The weight this layer applies, as a new [out, in] array: W + s·B·A, for DoRA (m / n)·(W + s·B·A), W
-     * itself (copied) while merged. Attention that folds the weight into other products (MLA's absorbed
+     * itself (copied) while merged (with a fake-quantizing base product, the weight before quantization). Attention that folds the weight into other products (MLA's absorbed
      * cache) reads this.
      */
     @Override
@@ -206,6 +206,11 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
 
     public LoraOptions options() {
         return options;
+    }
+
+    /** The frozen path x·Wᵀ + b ({@link BaseProduct#LINEAR} unless a QAT-LoRA linear gave another). */
+    public BaseProduct baseProduct() {
+        return product;
     }
 
     public Tensor weight() {

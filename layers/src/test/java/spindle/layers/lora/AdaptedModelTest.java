@@ -90,4 +90,21 @@ class AdaptedModelTest {
             List.copyOf(m.adapterState().keySet()));
         assertTrue(m.baseState().containsKey("model.layers.0.self_attn.q_b_proj.weight"));
     }
+
+    @Test
+    void adapterTensorsLoadStrictlyWithErrorsNamingTheKeyAndShapes() {
+        LoraConfig lora = LoraConfig.of(2, 4, TargetModules.names("q_b_proj")).withDora(true);
+        AdaptedModel source = model(lora);
+        AdaptedModel target = LoraModels.fromHfConfig(LoraFixtures.deepseek(), LoraLinearTest.F64, lora, 5);
+        target.loadAdapterState(source.adapterState());
+        source.adapterState().forEach((k, v) -> assertEquals(v, target.adapterState().get(k), k));
+
+        Map<String, INDArray> wrong = new LinkedHashMap<>(source.adapterState());
+        String key = "model.layers.1.self_attn.q_b_proj.lora_B.weight";
+        wrong.put(key, org.nd4j.linalg.factory.Nd4j.zeros(LoraLinearTest.F64, 3, 2));
+        wrong.remove("model.layers.0.self_attn.q_b_proj.lora_A.weight");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> target.loadAdapterState(wrong));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("[3, 2]"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.layers.0.self_attn.q_b_proj.lora_A.weight"), e.getMessage());
+    }
 }
