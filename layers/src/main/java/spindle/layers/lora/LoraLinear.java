@@ -204,6 +204,11 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         return merged;
     }
 
+    /** The frozen path: {@link BaseProduct#LINEAR} or, for QAT-LoRA, a fake-quantized product. */
+    public BaseProduct product() {
+        return product;
+    }
+
     public LoraOptions options() {
         return options;
     }

@@ -2,9 +2,13 @@
 package spindle.layers.qat;
 
 import spindle.layers.Module;
+import spindle.layers.lora.LoraLinear;
 import spindle.layers.models.CausalLm;
 
-/** Turns the fake quantization of a whole model on or off: every {@link FakeQuantized} module and a tied QAT head. */
+/**
+ * Turns the fake quantization of a whole model on or off: every {@link FakeQuantized} module, the fake-quantized
+ * base of a QAT-LoRA adapter and a tied QAT head.
+ */
 public final class FakeQuantSwitch {
     private FakeQuantSwitch() {}
 
@@ -13,6 +17,9 @@ public final class FakeQuantSwitch {
         int n = 0;
         for (Module m : model.namedModules().values()) {
             if (m instanceof FakeQuantized f) {
+                f.setFakeQuantEnabled(enabled);
+                n++;
+            } else if (m instanceof LoraLinear l && l.product() instanceof FakeQuantized f) {   // QAT-LoRA
                 f.setFakeQuantEnabled(enabled);
                 n++;
             }

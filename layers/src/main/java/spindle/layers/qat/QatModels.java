@@ -45,16 +45,12 @@ public final class QatModels {
                 quantized.add(name);
             }
         });
-        int hidden = config.positiveInteger("hidden_size");
-        if (config.bool("tie_word_embeddings", false)) {
-            if (qat.scheme().qualifies(hidden, qat.groupSize())) {
-                // torchao swaps the head for a QAT linear even when it shares the embedding's weight
-                model.setTiedHead(new QatTiedHead(qat.scheme(), qat.groupSize()));
+        // torchao swaps the head for a QAT linear even when it shares the embedding's weight
+        QatTiedHead.attach(model, config, qat).ifPresentOrElse(skipped::add, () -> {
+            if (config.bool("tie_word_embeddings", false)) {
                 quantized.add("lm_head");
-            } else {
-                skipped.add("lm_head (in_features " + hidden + " not divisible by group_size " + qat.groupSize() + ")");
             }
-        }
+        });
         return new Prepared(model, List.copyOf(quantized), List.copyOf(skipped));
     }
 

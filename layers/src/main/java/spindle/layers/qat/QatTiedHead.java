@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
+import java.util.Optional;
 import java.util.function.BiFunction;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Linalg;
+import spindle.data.HfConfig;
+import spindle.layers.models.CausalLm;
 
 /**
  * The logits of a tied lm_head under QAT: h fake-quantized as the scheme says, times the fake-quantized embedding
@@ -17,6 +20,22 @@ public final class QatTiedHead implements BiFunction<Tensor, Tensor, Tensor>, Fa
     public QatTiedHead(QatScheme scheme, int groupSize) {
         this.scheme = scheme;
         this.groupSize = groupSize;
+    }
+
+    /**
+     * Fake-quantizes the tied head of {@code model} when config.json ties it and its hidden size qualifies;
+     * returns why it was left float, if it was (nothing for an untied model).
+     */
+    public static Optional<String> attach(CausalLm model, HfConfig config, QatConfig qat) {
+        if (!config.bool("tie_word_embeddings", false)) {
+            return Optional.empty();
+        }
+        int hidden = config.positiveInteger("hidden_size");
+        if (!qat.scheme().qualifies(hidden, qat.groupSize())) {
+            return Optional.of("lm_head (in_features " + hidden + " not divisible by group_size " + qat.groupSize() + ")");
+        }
+        model.setTiedHead(new QatTiedHead(qat.scheme(), qat.groupSize()));
+        return Optional.empty();
     }
 
     @Override
