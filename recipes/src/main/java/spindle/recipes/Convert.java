@@ -57,8 +57,8 @@ final class Convert implements Callable<Integer> {
             : new QatConfig(QatScheme.INT8_DYN_ACT_INT4_WEIGHT, QatConfig.DEFAULT_GROUP_SIZE);
         qat = new QatConfig(scheme == null ? qat.scheme() : QatScheme.parse(scheme),
             groupSize == null ? qat.groupSize() : groupSize);
-        CausalLm model = prepared ? QatModels.fromPretrained(modelDir, DataType.FLOAT).model()
-            : CausalLms.fromPretrained(modelDir, DataType.FLOAT);
+        // convert needs only the float weights, so a QAT model may also be converted with another scheme
+        CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
         HfConfig config = HfConfig.read(modelDir.resolve("config.json"));
         QatConvert.Report report = QatConvert.write(model, config, qat, out);
         for (String name : CARRIED) {

@@ -53,6 +53,10 @@ class ConvertRecipeTest {
         assertEquals(0, post.exit(), post.toString());
         assertTrue(post.err().contains("plain model (PTQ) int4wo, group_size 32"), post.toString());
         assertTrue(generate(ptq, greedy).startsWith("Call me"));
+
+        CommandRun other = CommandRun.of("convert", "--model-dir", prepared.toString(), "--out", dir.resolve("int8wo").toString(),
+            "--scheme", "int8wo");
+        assertTrue(other.exit() == 0 && other.err().contains("QAT model int8wo"), "a QAT model converts with another scheme too: " + other);
     }
 
     @Test
