@@ -7,5 +7,8 @@
  * adapter_config keys and decides, by full module name, which linears get an adapter and of what rank;
  * {@link spindle.layers.lora.LoraModels} builds or loads a causal LM with adapters on those linears, frozen but
  * for the adapters, as an {@link spindle.layers.lora.AdaptedModel} (merge, merged and base state dicts).
+ * {@link spindle.layers.lora.PeftAdapters} reads and writes PEFT's adapter directory: adapter_config.json
+ * ({@link spindle.layers.lora.AdapterConfigFile}) and adapter_model.safetensors
+ * ({@link spindle.layers.lora.AdapterWeights}).
  */
 package spindle.layers.lora;

@@ -15,7 +15,10 @@ import picocli.CommandLine.Option;
             + " max_grad_rel_err <= 1e-8 (a NaN error fails).",
         "%nOn an export --qat directory (qat.json and converted.safetensors) a second line compares Spindle's convert"
             + " of the weights with torchao's: code_mismatches must be 0 and max_scale_abs_err (scales and zeros)"
-            + " <= 1e-12."})
+            + " <= 1e-12.",
+        "%nAn export --lora directory (adapter_config.json, adapter_model.safetensors) is loaded as the frozen base"
+            + " with that PEFT adapter, and the gradients compared are the adapters' (lora_A, lora_B, DoRA's"
+            + " lora_magnitude_vector), under PEFT's names."})
 public final class Parity implements Callable<Integer> {
     @Option(names = "--model-dir", required = true,
         description = "Directory with config.json, model.safetensors, batch.safetensors, grads.safetensors, expected.json.")

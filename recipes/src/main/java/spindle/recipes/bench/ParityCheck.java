@@ -11,6 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
 import spindle.data.Batch;
 import spindle.data.Safetensors;
+import spindle.layers.lora.AdapterWeights;
+import spindle.layers.lora.PeftAdapters;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.layers.qat.QatModels;
@@ -19,7 +21,9 @@ import spindle.trainers.LanguageModeling;
 /**
  * Compares one float64 training step with PyTorch's, from the files {@code torch_ref.py export} writes:
  * the loss (cross entropy + MoE balance loss) and every parameter's gradient. A directory holding qat.json
- * ({@code export --qat}) is loaded into a model whose projections are fake-quantized.
+ * ({@code export --qat}) is loaded into a model whose projections are fake-quantized; one holding
+ * adapter_config.json ({@code export --lora}) is the frozen base with that PEFT adapter, and its adapter gradients
+ * are compared under their PEFT names.
  */
 final class ParityCheck {
     static final double MAX_LOSS_ABS_ERR = 1e-10;
@@ -46,8 +50,11 @@ final class ParityCheck {
     }
 
     static Result run(Path dir) throws IOException {
-        CausalLm model = QatModels.isQat(dir) ? QatModels.fromPretrained(dir, DataType.DOUBLE).model()
+        boolean lora = PeftAdapters.isAdapterDir(dir);
+        CausalLm model = lora ? PeftAdapters.fromPretrained(dir, dir, DataType.DOUBLE).model()
+            : QatModels.isQat(dir) ? QatModels.fromPretrained(dir, DataType.DOUBLE).model()
             : CausalLms.fromPretrained(dir, DataType.DOUBLE);
+        Map<String, Tensor> compared = lora ? AdapterWeights.peftParameters(model) : model.namedParameters();
         Map<String, INDArray> batch = Safetensors.read(dir.resolve("batch.safetensors"));
         INDArray tokens = require(batch, "tokens", dir);
         INDArray targets = require(batch, "targets", dir);
@@ -63,7 +70,12 @@ final class ParityCheck {
         Map<String, INDArray> refGrads = Safetensors.read(dir.resolve("grads.safetensors"));
         double worst = 0;
         String worstName = "";
-        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+        for (String name : refGrads.keySet()) {
+            if (!compared.containsKey(name)) {   // PyTorch has a gradient for a parameter Spindle lacks
+                return new Result(lossAbsErr, 1.0, name + " (no such parameter)", model.parameterCount());
+            }
+        }
+        for (Map.Entry<String, Tensor> e : compared.entrySet()) {
             INDArray ref = require(refGrads, e.getKey(), dir);
             INDArray grad = e.getValue().grad();
             double err = grad == null ? 1.0 : grad.sub(ref).norm2Number().doubleValue() / Math.max(ref.norm2Number().doubleValue(), 1e-300);
