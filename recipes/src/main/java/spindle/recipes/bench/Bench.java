@@ -34,6 +34,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--torch-ref", description = "Path of torch_ref.py (default: ../torch_ref.py from the config).")
     private Path torchRef;
 
+    @Option(names = "--lora", description = "Train LoRA adapters from the config's \"lora\" section (targets, r,"
+        + " alpha, use_rslora, use_dora) on the frozen model, as torch_ref.py bench --lora does.")
+    private boolean lora;
+
     @Option(names = "--rounds", defaultValue = "1", description = "Rounds to run (default ${DEFAULT-VALUE}); with"
         + " --compare each round runs Spindle then PyTorch, and a last line gives every ratio and their median,"
         + " since one round on a shared machine can be 15%% off.")
@@ -53,6 +57,9 @@ public final class Bench implements Callable<Integer> {
         if (replicas < 0) {
             throw new IllegalArgumentException("--replicas must be 0 (one per thread) or more but is " + replicas);
         }
+        if (qat && lora) {
+            throw new IllegalArgumentException("--qat with --lora (QAT-LoRA) is not benchmarked; give one of them");
+        }
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1 but is " + rounds);
         }
@@ -62,7 +69,7 @@ public final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            BenchResult ours = BenchRun.run(config, replicas, qat);
+            BenchResult ours = BenchRun.run(config, replicas, qat, lora);
             System.out.println(ours.toJson());
             if (compare) {
                 ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());
@@ -89,8 +96,14 @@ public final class Bench implements Callable<Integer> {
 
     /** Runs torch_ref.py bench on the same config, prints its JSON line and returns its tokens/s. */
     private double pytorchTokensPerSecond() throws Exception {
-        String line = TorchReference.run(torchRefScript(), 1800, qat ? new String[] {"bench", config.toString(), "--qat"}
-            : new String[] {"bench", config.toString()}).strip();
+        List<String> args = new ArrayList<>(List.of("bench", config.toString()));
+        if (qat) {
+            args.add("--qat");
+        }
+        if (lora) {
+            args.add("--lora");
+        }
+        String line = TorchReference.run(torchRefScript(), 1800, args.toArray(new String[0])).strip();
         System.out.println(line);
         return JsonNumbers.require(line, "tokens_per_s", "the output of torch_ref.py bench");
     }

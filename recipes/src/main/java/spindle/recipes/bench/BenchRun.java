@@ -17,6 +17,7 @@ import spindle.data.DataLoader;
 import spindle.data.Dataset;
 import spindle.data.HfConfig;
 import spindle.data.LoaderOptions;
+import spindle.layers.lora.LoraModels;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.optim.Adam;
@@ -36,8 +37,12 @@ import spindle.trainers.TrainerOptions;
 final class BenchRun {
     private BenchRun() {}
 
-    /** Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config. */
-    static BenchResult run(Path configFile, int replicas, boolean qat) throws IOException {
+    /**
+     * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config.
+     * With {@code qat} the projections are fake-quantized; with {@code lora} the base is frozen and adapters from
+     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}.
+     */
+    static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora) throws IOException {
         JsonNode json = new ObjectMapper().readTree(configFile.toFile());
         JsonNode train = json.path("train");
         HfConfig hf = HfConfig.read(configFile);
@@ -48,8 +53,10 @@ final class BenchRun {
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
         int n = replicas > 0 ? replicas : Math.min(threads, batch);
-        CausalLm model = qat ? QatBench.model(hf, json, train.path("seed").asLong(0), configFile)
-            : CausalLms.fromHfConfig(hf, DataType.FLOAT, train.path("seed").asLong(0));
+        long seed = train.path("seed").asLong(0);
+        CausalLm model = qat ? QatBench.model(hf, json, seed, configFile)
+            : lora ? LoraModels.fromHfConfig(hf, DataType.FLOAT, BenchLora.read(configFile), seed).model()
+            : CausalLms.fromHfConfig(hf, DataType.FLOAT, seed);
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
         Dataset data = RandomBatch.dataset(hf.integer("vocab_size"), batch, seq, 1);
