@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntConsumer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -37,6 +38,16 @@ public final class Autograd {
      * per leaf, whether the backward reached it (a leaf it did not reach got nothing, not even zeros).
      */
     public static boolean[] backwardInto(Tensor root, INDArray seed, List<Tensor> leaves, List<INDArray> targets) {
+        return backwardInto(root, seed, leaves, targets, null);
+    }
+
+    /**
+     * {@link #backwardInto(Tensor, INDArray, List, List)} that also calls {@code onComplete} with the index of each
+     * leaf, once, as soon as no op left in the pass adds into its target (a leaf the pass does not reach is told at
+     * the end), so a caller can send finished gradients while the pass runs on; null for no calls.
+     */
+    public static boolean[] backwardInto(Tensor root, INDArray seed, List<Tensor> leaves, List<INDArray> targets,
+                                         IntConsumer onComplete) {
         if (leaves.size() != targets.size()) {
             throw new IllegalArgumentException("backwardInto: " + leaves.size() + " leaves but " + targets.size()
                 + " targets");
@@ -58,6 +69,13 @@ public final class Autograd {
         List<Tensor> roots = List.of(root);
         List<INDArray> seeds = List.of(seedFor(root, seed, "backwardInto"));
         Engine engine = new Engine(null, into);
+        if (onComplete != null) {
+            Map<Tensor, Integer> index = new IdentityHashMap<>();
+            for (int i = 0; i < leaves.size(); i++) {
+                index.put(leaves.get(i), i);
+            }
+            engine.onTargetDone(leaves, leaf -> onComplete.accept(index.get(leaf)));
+        }
         List<Tensor> order = engine.run(roots, seeds, new boolean[] {seed == null});
         release(order, roots);
         boolean[] reached = new boolean[leaves.size()];

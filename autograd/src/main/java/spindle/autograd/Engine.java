@@ -27,6 +27,14 @@ final class Engine {
     private final Map<Tensor, INDArray> captured;   // non-null for Autograd.grad: these inputs are not written
     private final Map<Tensor, INDArray> targets;    // non-null for Autograd.backwardInto: leaves' gradients go here
     private final Set<Tensor> reachedTargets = Collections.newSetFromMap(new IdentityHashMap<>());
+    private LeafDone leafDone;                      // null: nobody waits for targets to be complete
+    private List<Tensor> leafOrder;                 // the targets, in the order the rest are told
+
+    /** Told each backwardInto target once no node left in the pass adds into it. */
+    @FunctionalInterface
+    interface LeafDone {
+        void done(Tensor leaf);
+    }
 
     Engine(Map<Tensor, INDArray> captured) {
         this(captured, null);
@@ -37,29 +45,47 @@ final class Engine {
         this.targets = targets;
     }
 
+    /** Calls {@code listener} for each backwardInto target as soon as its gradient is complete, during {@link #run}. */
+    Engine onTargetDone(List<Tensor> leaves, LeafDone listener) {
+        this.leafOrder = leaves;
+        this.leafDone = listener;
+        return this;
+    }
+
     /** Runs the reverse pass from {@code roots} seeded with {@code seeds} (freed after use where owned); returns the nodes' tensors in topological order. */
     List<Tensor> run(List<Tensor> roots, List<INDArray> seeds, boolean[] seedsOwned) {
         List<Tensor> order = topologicalOrder(roots);
         for (int i = 0; i < roots.size(); i++) {
             accumulate(roots.get(i), seeds.get(i), seedsOwned[i] ? seeds.get(i) : null);
         }
+        TargetCompletion completion = leafDone == null ? null : new TargetCompletion(order, leafOrder);
         for (int i = order.size() - 1; i >= 0; i--) {
-            Tensor t = order.get(i);
-            Slot slot = pending.remove(t);
-            if (slot == null) {
-                continue;   // no path from a root carries a gradient here
-            }
-            if (captured != null && captured.containsKey(t)) {
-                captured.put(t, slot.grad.dup());
-            }
-            Node node = t.node();
-            Grads grads = new Grads(this, node, slot.grad);
-            node.backward(t).apply(grads);
-            if (!grads.flush(slot.owner)) {
-                Memory.release(slot.owner);
+            runNode(order.get(i));
+            if (completion != null) {
+                completion.afterNode(i, leafDone);
             }
         }
+        if (completion != null) {
+            completion.rest(leafDone);
+        }
         return order;
+    }
+
+    /** Runs the backward of the node that made {@code t}, once its output gradient is complete. */
+    private void runNode(Tensor t) {
+        Slot slot = pending.remove(t);
+        if (slot == null) {
+            return;   // no path from a root carries a gradient here
+        }
+        if (captured != null && captured.containsKey(t)) {
+            captured.put(t, slot.grad.dup());
+        }
+        Node node = t.node();
+        Grads grads = new Grads(this, node, slot.grad);
+        node.backward(t).apply(grads);
+        if (!grads.flush(slot.owner)) {
+            Memory.release(slot.owner);
+        }
     }
 
     /**

@@ -36,6 +36,7 @@ import spindle.trainers.ResumeRules;
 import spindle.trainers.TensorBoardLogger;
 import spindle.trainers.Trainer;
 import spindle.trainers.TrainerOptions;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * {@code spindle pretrain}: trains a causal LM from scratch on a text, byte-level, with AdamW, warmup + cosine,
@@ -46,13 +47,15 @@ import spindle.trainers.TrainerOptions;
         "%nWrites OUTPUT/checkpoints, OUTPUT/metrics.csv, OUTPUT/tensorboard, OUTPUT/loss.png and OUTPUT/model"
             + " (config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint:"
             + " lr, schedule, steps and cadences may change, the model, data, seed and batch may not (train.resume=false"
-            + " starts again at step 0). One run at a time per output folder."})
+            + " starts again at step 0). One run at a time per output folder.",
+        "%nUnder mpirun (mpirun -np N ./spindle pretrain ...) each of the N processes trains on data.batch / N rows"
+            + " of every batch and rank 0 writes the outputs; see the README's \"Several machines\"."})
 final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
         ConfigKey.of("data.text", STRING, "moby-dick", "'moby-dick' (embedded) or a UTF-8 text file"),
         ConfigKey.of("data.seq", INT, 128, "tokens per training sequence, up to max_position_embeddings").atLeast(1),
-        ConfigKey.of("data.batch", INT, 16, "sequences per batch").atLeast(1),
+        ConfigKey.of("data.batch", INT, 16, "sequences per batch (over all processes under mpirun)").atLeast(1),
         ConfigKey.of("data.val_fraction", DOUBLE, 0.05, "share of the text held out for eval").above(0).below(1),
         ConfigKey.of("train.steps", INT, 800, "optimizer steps").atLeast(1),
         ConfigKey.of("train.lr", DOUBLE, 3e-3, "peak learning rate").above(0),
@@ -91,19 +94,20 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     public Integer call() throws Exception {
         RecipeConfig c = args.load(KEYS);
         Path out = Path.of(c.string("output.dir"));
-        try (OutputLock lock = OutputLock.acquire(out, System.err::println)) {
-            return train(c, out);
+        ProcessGroup group = ProcessGroup.world();   // under mpirun: this rank of the job
+        try (OutputLock lock = group.isMain() ? OutputLock.acquire(out, System.err::println) : null) {
+            return train(c, out, group);
         }
     }
 
-    private Integer train(RecipeConfig c, Path out) throws Exception {
+    private Integer train(RecipeConfig c, Path out, ProcessGroup group) throws Exception {
         var hf = ModelSpecs.resolve(c.string("model.config"));
         var tokenizer = new ByteTokenizer();
         CausalLm model = CausalLms.fromHfConfig(hf, DataType.FLOAT, c.integer("train.seed"));
         CausalLms.requireVocab(model, tokenizer);
         var split = TextCorpus.prepare(Texts.source(c.string("data.text")), Texts.read(c.string("data.text")), tokenizer,
-            out.resolve("data"), c.real("data.val_fraction"));
-        var data = TextLoaders.of(c, split, hf);
+            Ranks.dataDir(out, group), c.real("data.val_fraction"));
+        var data = TextLoaders.of(c, split, hf, group);
         var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
             AdamOptions.adamW().withLr(c.real("train.lr")));
         int steps = c.integer("train.steps");
@@ -111,8 +115,11 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
             .withReplicas(c.integer("train.replicas"));
         var schedule = LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio"));
-        System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%n",
-            hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out);
+        if (group.isMain()) {
+            System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%s%n",
+                hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out,
+                group.size() == 1 ? "" : ", " + group.size() + " processes");
+        }
         var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
             c.integer("checkpoint.keep_last"));
         var trainer = new Trainer(model, optimizer, schedule, new LanguageModeling(model), options)
@@ -123,6 +130,9 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
             .addLogger(new LossCurvePlot(out.resolve("loss.png")));
         FitResult result = GuardedFit.fit(trainer, checkpoints, data, c);
+        if (!group.isMain()) {
+            return 0;   // rank 0 writes the model and the report
+        }
         ModelSpecs.writeConfig(hf, out.resolve("model"));
         StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
         if (result.losses().isEmpty()) {

@@ -17,7 +17,7 @@ public final class Spindle implements Runnable {
     private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(Ranks.exit(commandLine().execute(args)));
     }
 
     /** The command line with its subcommands, recipe key help and one-line errors for bad input. */
@@ -37,6 +37,7 @@ public final class Spindle implements Runnable {
                 return 2;
             }
             if (e instanceof GuardedFit.TrainingStopped) {   // a NaN or Inf: the message says where to go on from
+                Ranks.stoppedTogether();   // every rank of an MPI job stops at the same step with it
                 cmd.getErr().println("spindle " + cmd.getCommandName() + ": " + e.getMessage());
                 return 1;
             }

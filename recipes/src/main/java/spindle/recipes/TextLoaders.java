@@ -8,6 +8,7 @@ import spindle.data.LoaderOptions;
 import spindle.data.TextCorpus;
 import spindle.data.TokenFile;
 import spindle.recipes.config.RecipeConfig;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * A text recipe's loaders of {@code data.seq}-token windows in batches of {@code data.batch}: the training split
@@ -16,8 +17,17 @@ import spindle.recipes.config.RecipeConfig;
  */
 record TextLoaders(DataLoader train, DataLoader val) {
     static TextLoaders of(RecipeConfig c, TextCorpus.Split split, HfConfig model) throws IOException {
+        return of(c, split, model, ProcessGroup.single());
+    }
+
+    /**
+     * As above for one rank of {@code group}: its training loader takes data.batch / ranks rows per batch, its shard
+     * of each epoch's order (the ranks' batches together are the one-process batch); validation is the same on all.
+     */
+    static TextLoaders of(RecipeConfig c, TextCorpus.Split split, HfConfig model, ProcessGroup group) throws IOException {
         int seq = c.integer("data.seq");
         int batch = c.integer("data.batch");
+        int rows = Ranks.rowsPerRank(batch, group);
         int maxPositions = model.integer("max_position_embeddings");
         if (seq > maxPositions) {
             throw new IllegalArgumentException("data.seq " + seq + " is more than the model's max_position_embeddings "
@@ -25,7 +35,8 @@ record TextLoaders(DataLoader train, DataLoader val) {
         }
         TokenFile train = split.openTrain();
         requireOneBatch(train, "training split", seq, batch, "use a longer data.text");
-        var trainLoader = new DataLoader(train.windows(seq), LoaderOptions.of(batch).shuffled(c.integer("train.seed")).dropLast());
+        var trainLoader = new DataLoader(train.windows(seq), LoaderOptions.of(rows).shuffled(c.integer("train.seed")).dropLast()
+            .shard(group.rank(), group.size()));
         if (c.integer("train.eval_every") == 0) {
             return new TextLoaders(trainLoader, null);
         }

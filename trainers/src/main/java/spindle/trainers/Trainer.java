@@ -23,6 +23,7 @@ import spindle.layers.Module;
 import spindle.optim.GradClip;
 import spindle.optim.LrSchedule;
 import spindle.optim.Optimizer;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * The training loop, as in nanoGPT's train.py and torchtune's recipes: for each optimizer step, set the
@@ -56,7 +57,9 @@ public final class Trainer {
     private long step;
     private final AtomicLong peakRss = new AtomicLong();   // replica threads update it too
     private boolean stopRequested;
-    private DataParallel parallel;   // during fit: the micro-batches' forward and backward
+    private DistributedBackward parallel;   // during fit: the micro-batches' forward and backward
+    private CommTotals comm = new CommTotals();
+    private ProcessGroup group;             // null until fit: ProcessGroup.world()
 
     /** A trainer at step 0; {@code objective} computes the loss of {@code model} on a batch. */
     public Trainer(Module model, Optimizer optimizer, LrSchedule schedule, Objective objective, TrainerOptions options) {
@@ -127,6 +130,23 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * The processes that train together (each on its own shard of the data): gradients, losses and token counts are
+     * summed over them, rank 0 alone logs and writes checkpoints. By default {@link ProcessGroup#world()}: the MPI
+     * job this process belongs to, or this process alone.
+     */
+    public Trainer setProcessGroup(ProcessGroup g) {
+        this.group = Objects.requireNonNull(g, "group");
+        return this;
+    }
+
+    private ProcessGroup group() {
+        if (group == null) {
+            group = ProcessGroup.world();
+        }
+        return group;
+    }
+
     /** Trains on {@code train} without evaluation; see {@link #fit(DataLoader, DataLoader)}. */
     public FitResult fit(DataLoader train) throws IOException {
         return fit(train, null);
@@ -138,9 +158,10 @@ public final class Trainer {
      */
     public FitResult fit(DataLoader train, DataLoader eval) throws IOException {
         Objects.requireNonNull(train, "train");
-        if (checkpointer != null && !resume && checkpointer.deleteAll() > 0) {
+        if (checkpointer != null && !resume && group().isMain() && checkpointer.deleteAll() > 0) {
             notices.accept("starting at step 0: deleted the checkpoints in " + checkpointer.dir());
         }
+        group().barrier();   // every rank looks for a checkpoint after rank 0 deleted them
         Optional<Checkpoint> last = checkpointer == null ? Optional.empty() : checkpointer.latest(notices);
         if (last.isPresent()) {
             resumeFrom(last.get(), train);
@@ -150,18 +171,20 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         double evalLoss = Double.NaN;
         stopRequested = false;
+        CrossRank.broadcastState(model, group());   // one starting model on every rank
+        comm = new CommTotals();
         model.train();
-        parallel = new DataParallel(optimizer.parameters().stream().filter(Tensor::requiresGrad).toList(),
-            options.replicas());
+        parallel = new DistributedBackward(optimizer.parameters().stream().filter(Tensor::requiresGrad).toList(),
+            options.replicas(), group(), DistributedBackward.BUCKET_BYTES);
         try {
-            for (MetricLogger l : loggers) {
+            for (MetricLogger l : activeLoggers()) {
                 l.start(first, options.maxSteps());
             }
             callbacks.forEach(c -> c.onStart(step, this));
             while (step < options.maxSteps() && !epochLimitReached(train) && !stopRequested) {
                 StepMetrics m = trainStep(train);
                 losses.add(m.loss());
-                for (MetricLogger l : loggers) {
+                for (MetricLogger l : activeLoggers()) {
                     l.logStep(m);
                 }
                 callbacks.forEach(c -> c.onStep(m, this));
@@ -186,6 +209,9 @@ public final class Trainer {
             parallel.close();
             parallel = null;
         }
+        if (group().size() > 1 && group().isMain() && step > first) {
+            notices.accept(comm.summary(group().size(), step - first));
+        }
         closeLoggers(null);
         callbacks.forEach(c -> c.onEnd(step, this));
         return new FitResult(first, step, losses, evalLoss);
@@ -205,19 +231,22 @@ public final class Trainer {
             Batch batch = train.next();
             tokens += countedTargets(batch.targets());
             String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
-            lossSum += microBatch(batch, stepNumber, what, n, aux);
+            lossSum += microBatch(batch, stepNumber, what, n, aux, micro == n - 1);
         }
+        var all = parallel.finishStep(stepNumber, lossSum / n, tokens, aux);   // over all processes
+        comm.add(parallel);
         double norm = GradClip.clipGlobalNorm(optimizer.parameters(),
             options.maxGradNorm() > 0 ? options.maxGradNorm() : Double.POSITIVE_INFINITY);
         if (!Double.isFinite(norm)) {
             throw new NonFiniteException(stepNumber, "gradient norm", norm, anomaly.culprit().orElse(null));
         }
         parallel.step(optimizer);
+        CrossRank.sumRouterLoads(model, group());
         AfterOptimizerStep.callAll(model);   // rules that move state by the step's forwards (MoE balancing bias)
         step = stepNumber;
         long rss = peakRss.accumulateAndGet(Rss.currentBytes(), Math::max);
         double seconds = (System.nanoTime() - started) * 1e-9;
-        return new StepMetrics(step, lossSum / n, aux, optimizer.lr(0), norm, tokens, seconds, rss);
+        return new StepMetrics(step, all.loss(), all.aux(), optimizer.lr(0), norm, all.tokens(), seconds, rss);
     }
 
     /**
@@ -226,11 +255,11 @@ public final class Trainer {
      * their rows. A non-finite loss of any replica throws, naming the step, {@code what} and the detector's op,
      * before any gradient is added. Auxiliary values go into {@code aux} the same way, divided by n.
      */
-    private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux) {
+    private double microBatch(Batch batch, long stepNumber, String what, int n, Map<String, Double> aux, boolean last) {
         long rows = batch.size();
         anomaly.beginMicroBatch();   // on this thread too, so a later gradient-norm error names no stale op
         Map<String, Double> replicaAux = Collections.synchronizedMap(new LinkedHashMap<>());
-        double loss = parallel.backward(batch, 1.0 / n, part -> {
+        double loss = parallel.backward(batch, 1.0 / n, last, part -> {
             anomaly.beginMicroBatch();
             StepLoss out = objective.loss(part);
             double value = out.loss().item();
@@ -270,7 +299,7 @@ public final class Trainer {
 
     private double evaluateAndLog(DataLoader eval) throws IOException {
         double loss = evaluate(eval);
-        for (MetricLogger l : loggers) {
+        for (MetricLogger l : activeLoggers()) {
             l.logEval(step, loss);
         }
         callbacks.forEach(c -> c.onEval(step, loss, this));
@@ -296,6 +325,9 @@ public final class Trainer {
     }
 
     private void save(DataLoader train) throws IOException {
+        if (!group().isMain()) {
+            return;   // every rank holds the same state; rank 0 writes it
+        }
         TrainerState s = new TrainerState(step, step, train.position(), random.seed(), random.draws());
         Map<String, Object> all = new LinkedHashMap<>();
         all.put("trainer", options);
@@ -310,7 +342,7 @@ public final class Trainer {
     /** Closes every logger; with {@code failure} pending, their errors are attached to it instead. */
     private void closeLoggers(Throwable failure) throws IOException {
         IOException first = null;
-        for (MetricLogger l : loggers) {
+        for (MetricLogger l : activeLoggers()) {
             try {
                 l.close();
             } catch (IOException | RuntimeException e) {
@@ -324,6 +356,11 @@ public final class Trainer {
         if (first != null) {
             throw first;
         }
+    }
+
+    /** The loggers this process writes: all of them on rank 0, none on the other ranks. */
+    private List<MetricLogger> activeLoggers() {
+        return group().isMain() ? loggers : List.of();
     }
 
     /** Target positions that take part in the loss: all but {@link Batch#IGNORE_INDEX}. */

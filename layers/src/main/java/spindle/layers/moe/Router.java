@@ -114,7 +114,7 @@ public final class Router extends Module implements AfterOptimizerStep {
     }
 
     /** The load recorded since the last optimizer step (a copy), or null without loss-free balancing. */
-    long[] pendingLoad() {
+    public long[] pendingLoad() {
         if (stepLoad == null) {
             return null;
         }
@@ -123,6 +123,20 @@ public final class Router extends Module implements AfterOptimizerStep {
             load[i] = stepLoad.get(i);
         }
         return load;
+    }
+
+    /**
+     * Replaces the load recorded since the last optimizer step, e.g. by its sum over all data-parallel processes, so
+     * that every process moves the bias by the same global load.
+     */
+    public void replacePendingLoad(long[] load) {
+        if (stepLoad == null || load.length != stepLoad.length()) {
+            throw new IllegalArgumentException("replacePendingLoad: " + (stepLoad == null ? "this router has no"
+                + " loss-free balancing" : "load must have " + stepLoad.length() + " entries but has " + load.length));
+        }
+        for (int i = 0; i < load.length; i++) {
+            stepLoad.set(i, load[i]);
+        }
     }
 
     /** Moves the bias by the load recorded since the last optimizer step (see {@link #updateBias}), then clears it. */

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import spindle.trainers.mpi.ProcessGroup;
+
+/**
+ * What a recipe does differently on the ranks of an MPI job ({@code mpirun -np N ./spindle ...}): rank 0 owns the
+ * output folder (lock, data files, logs, checkpoints, final model); every rank trains on data.batch / N rows of each
+ * global batch of data.batch rows. In a single process rank 0 is the only rank.
+ */
+final class Ranks {
+    private static volatile boolean stoppedTogether;
+
+    private Ranks() {}
+
+    /**
+     * Rows of each batch this rank takes: data.batch over the ranks, which must divide it (so that a checkpoint
+     * resumes with any number of ranks that divides it, and N ranks train as one process with the whole batch).
+     */
+    static int rowsPerRank(int batch, ProcessGroup group) {
+        if (batch % group.size() != 0) {
+            throw new IllegalArgumentException("data.batch " + batch + " does not divide over the " + group.size()
+                + " processes of this MPI job: use a multiple of " + group.size() + " (data.batch is the global batch)");
+        }
+        return batch / group.size();
+    }
+
+    /** Where this rank writes its tokenized copy of the text: OUTPUT/data on rank 0, a private temporary folder else. */
+    static Path dataDir(Path out, ProcessGroup group) throws IOException {
+        if (group.isMain()) {
+            return out.resolve("data");
+        }
+        Path dir = Files.createTempDirectory("spindle-rank" + group.rank() + "-");
+        dir.toFile().deleteOnExit();
+        dir.resolve("train.bin").toFile().deleteOnExit();
+        dir.resolve("val.bin").toFile().deleteOnExit();
+        return dir;
+    }
+
+    /** Notes that the run stopped on every rank at the same step (a NaN or Inf), so the ranks can end normally. */
+    static void stoppedTogether() {
+        stoppedTogether = true;
+    }
+
+    /**
+     * The exit code after a command ended with {@code code}: MPI is finalized if it was started; a failure that other
+     * ranks may not share ends the whole job with MPI_Abort instead, so that no rank waits for this one forever.
+     */
+    static int exit(int code) {
+        if (code != 0 && !stoppedTogether) {
+            ProcessGroup.abortOnFailure("exit code " + code);
+        }
+        ProcessGroup.finish();
+        return code;
+    }
+}
