@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import spindle.recipes.config.ConfigKey;
 import spindle.recipes.config.RecipeConfig;
 
 /** The YAML files shipped in recipes/configs load, and set only keys whose value differs from the recipe's default. */
@@ -27,10 +28,12 @@ class ConfigFilesTest {
             files = list.filter(p -> p.toString().endsWith(".yaml")).toList();
         }
         assertFalse(files.isEmpty(), "no YAML config in " + Path.of("configs").toAbsolutePath());
-        Map<String, Object> defaults = RecipeConfig.load(Pretrain.KEYS, null, List.of()).values();
         for (Path file : files) {
-            assertTrue(file.getFileName().toString().startsWith("pretrain"), file + ": only pretrain reads YAML");
-            Map<String, Object> loaded = RecipeConfig.load(Pretrain.KEYS, file, List.of()).values();
+            String name = file.getFileName().toString();
+            List<ConfigKey> recipe = name.startsWith("pretrain") ? Pretrain.KEYS : name.startsWith("qat") ? Qat.KEYS : null;
+            assertTrue(recipe != null, file + ": no recipe reads it (pretrain*.yaml, qat*.yaml)");
+            Map<String, Object> defaults = RecipeConfig.load(recipe, null, List.of()).values();
+            Map<String, Object> loaded = RecipeConfig.load(recipe, file, List.of()).values();
             List<String> repeated = new ArrayList<>();
             for (String key : keys(new ObjectMapper(new YAMLFactory()).readTree(file.toFile()), "")) {
                 if (Objects.equals(loaded.get(key), defaults.get(key))) {
