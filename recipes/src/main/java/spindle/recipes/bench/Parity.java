@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
             + " <= 1e-12.",
         "%nAn export --lora directory (adapter_config.json, adapter_model.safetensors) is loaded as the frozen base"
             + " with that PEFT adapter, and the gradients compared are the adapters' (lora_A, lora_B, DoRA's"
-            + " lora_magnitude_vector), under PEFT's names."})
+            + " lora_magnitude_vector), under PEFT's names; an export --qat --lora directory as QAT-LoRA's model (the frozen"
+            + " base fake-quantized, the adapters in float)."})
 public final class Parity implements Callable<Integer> {
     @Option(names = "--model-dir", required = true,
         description = "Directory with config.json, model.safetensors, batch.safetensors, grads.safetensors, expected.json.")

@@ -11,10 +11,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
 import spindle.data.Batch;
 import spindle.data.Safetensors;
+import spindle.layers.lora.AdaptedModel;
 import spindle.layers.lora.AdapterWeights;
 import spindle.layers.lora.PeftAdapters;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
+import spindle.layers.qat.QatConfig;
+import spindle.layers.qat.QatLoraModels;
 import spindle.layers.qat.QatModels;
 import spindle.trainers.LanguageModeling;
 
@@ -23,7 +26,8 @@ import spindle.trainers.LanguageModeling;
  * the loss (cross entropy + MoE balance loss) and every parameter's gradient. A directory holding qat.json
  * ({@code export --qat}) is loaded into a model whose projections are fake-quantized; one holding
  * adapter_config.json ({@code export --lora}) is the frozen base with that PEFT adapter, and its adapter gradients
- * are compared under their PEFT names.
+ * are compared under their PEFT names; one holding both ({@code export --qat --lora}) is QAT-LoRA's model, the
+ * frozen base fake-quantized and the adapters in float.
  */
 final class ParityCheck {
     static final double MAX_LOSS_ABS_ERR = 1e-10;
@@ -51,7 +55,7 @@ final class ParityCheck {
 
     static Result run(Path dir) throws IOException {
         boolean lora = PeftAdapters.isAdapterDir(dir);
-        CausalLm model = lora ? PeftAdapters.fromPretrained(dir, dir, DataType.DOUBLE).model()
+        CausalLm model = lora ? adapted(dir).model()
             : QatModels.isQat(dir) ? QatModels.fromPretrained(dir, DataType.DOUBLE).model()
             : CausalLms.fromPretrained(dir, DataType.DOUBLE);
         Map<String, Tensor> compared = lora ? AdapterWeights.peftParameters(model) : model.namedParameters();
@@ -86,6 +90,17 @@ final class ParityCheck {
             }
         }
         return new Result(lossAbsErr, worst, worstName, model.parameterCount());
+    }
+
+    /** The exported base with its PEFT adapter; with a qat.json too (export --qat --lora), QAT-LoRA's model. */
+    private static AdaptedModel adapted(Path dir) {
+        if (!QatModels.isQat(dir)) {
+            return PeftAdapters.fromPretrained(dir, dir, DataType.DOUBLE);
+        }
+        QatConfig qat = QatConfig.read(dir.resolve(QatModels.QAT_JSON));
+        AdaptedModel adapted = QatLoraModels.fromPretrained(dir, DataType.DOUBLE, qat, PeftAdapters.config(dir), 0).adapted();
+        PeftAdapters.load(adapted, dir);
+        return adapted;
     }
 
     private static INDArray require(Map<String, INDArray> tensors, String key, Path dir) {
