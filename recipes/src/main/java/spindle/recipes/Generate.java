@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.data.tokenizer.ByteTokenizer;
+import spindle.layers.lora.PeftAdapters;
 import spindle.layers.models.CausalLm;
 import spindle.layers.qat.QuantizedModels;
 import spindle.layers.models.Generator;
@@ -18,6 +19,10 @@ import spindle.layers.models.SamplingOptions;
 final class Generate implements Callable<Integer> {
     @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default: ${DEFAULT-VALUE}).")
     private Path modelDir;
+
+    @Option(names = "--adapter", description = "A PEFT adapter directory (as `spindle finetune` writes) applied to the"
+        + " model of --model-dir, unmerged.")
+    private Path adapter;
 
     @Option(names = "--prompt", defaultValue = "Call me Ishmael. ", description = "Prompt text (default: '${DEFAULT-VALUE}').")
     private String prompt;
@@ -41,7 +46,8 @@ final class Generate implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CausalLm model = QuantizedModels.loadAny(modelDir, DataType.FLOAT);   // quantized or fake-quantized as saved
+        CausalLm model = adapter == null ? QuantizedModels.loadAny(modelDir, DataType.FLOAT)   // quantized or fake-quantized as saved
+            : PeftAdapters.fromPretrained(modelDir, adapter, DataType.FLOAT).model();
         var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
             .withSeed(seed);
         System.out.println(Generator.generate(model, new ByteTokenizer(), prompt, options));

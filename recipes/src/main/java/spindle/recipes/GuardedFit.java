@@ -4,6 +4,7 @@ package spindle.recipes;
 import java.io.IOException;
 import java.util.Optional;
 import spindle.autograd.AnomalyMode;
+import spindle.data.DataLoader;
 import spindle.recipes.config.RecipeConfig;
 import spindle.trainers.AnomalyDetector;
 import spindle.trainers.Checkpoint;
@@ -21,12 +22,18 @@ final class GuardedFit {
     private GuardedFit() {}
 
     static FitResult fit(Trainer trainer, Checkpointer checkpoints, TextLoaders data, RecipeConfig c) throws IOException {
+        return fit(trainer, checkpoints, data.train(), data.val(), c);
+    }
+
+    /** As above with the training and (possibly null) evaluation loaders given apart. */
+    static FitResult fit(Trainer trainer, Checkpointer checkpoints, DataLoader train, DataLoader val, RecipeConfig c)
+        throws IOException {
         boolean detect = c.bool("train.detect_anomaly");
         if (detect) {
             trainer.setAnomalyDetector(AnomalyDetector.tape());
         }
         try (AnomalyMode.Scope on = detect ? AnomalyMode.enable() : null) {   // replica threads inherit it
-            return trainer.fit(data.train(), data.val());
+            return trainer.fit(train, val);
         } catch (NonFiniteException e) {
             throw new TrainingStopped(message(e, checkpoints.latest(), c), e);
         }

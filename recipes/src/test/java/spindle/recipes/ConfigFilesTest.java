@@ -30,8 +30,9 @@ class ConfigFilesTest {
         assertFalse(files.isEmpty(), "no YAML config in " + Path.of("configs").toAbsolutePath());
         for (Path file : files) {
             String name = file.getFileName().toString();
-            List<ConfigKey> recipe = name.startsWith("pretrain") ? Pretrain.KEYS : name.startsWith("qat") ? Qat.KEYS : null;
-            assertTrue(recipe != null, file + ": no recipe reads it (pretrain*.yaml, qat*.yaml)");
+            List<ConfigKey> recipe = name.startsWith("pretrain") ? Pretrain.KEYS : name.startsWith("qat") ? Qat.KEYS
+                : name.startsWith("finetune") ? Finetune.KEYS : null;
+            assertTrue(recipe != null, file + ": no recipe reads it (pretrain*.yaml, qat*.yaml, finetune*.yaml)");
             Map<String, Object> defaults = RecipeConfig.load(recipe, null, List.of()).values();
             Map<String, Object> loaded = RecipeConfig.load(recipe, file, List.of()).values();
             List<String> repeated = new ArrayList<>();
