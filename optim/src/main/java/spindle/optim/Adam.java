@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.updaters.AdamUpdater;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Tensor;
 
@@ -49,9 +51,11 @@ public final class Adam extends Optimizer {
     }
 
     /**
-     * The Adam rule for one parameter in 12 in-place ND4J calls (PyTorch's addcmul_ and addcdiv_ take two
-     * each), in the order and rounding of PyTorch's single-tensor loop: scalars in double, cast to the
-     * parameter's dtype where they meet a tensor. {@code l2} is the L2 weight decay (0 for AdamW).
+     * The Adam rule for one parameter. Without amsgrad it is one native call (libnd4j's adam_updater: both
+     * moments and the update in one pass) and the subtraction; that op adds eps to sqrt(v) before the bias
+     * correction, so it gets eps·sqrt(1 - b2^t), which makes its update PyTorch's up to rounding. With amsgrad it
+     * is 12 in-place ND4J calls in the order and rounding of PyTorch's single-tensor loop: scalars in double,
+     * cast to the parameter's dtype where they meet a tensor. {@code l2} is the L2 weight decay (0 for AdamW).
      */
     private void adamUpdate(Tensor param, INDArray grad, ParamState state, AdamOptions o, double l2) {
         INDArray w = param.value();
@@ -60,15 +64,22 @@ public final class Adam extends Optimizer {
         INDArray g = l2 == 0 ? grad : InPlace.axpy(l2, w, a.assign(grad));
         INDArray m = state.bufferOrZeros("exp_avg", w);
         INDArray v = state.bufferOrZeros("exp_avg_sq", w);
-        InPlace.axpy(1 - o.beta1(), g, m.muli(o.beta1()));
-        v.muli(o.beta2()).addi(g.mul(1 - o.beta2(), b).muli(g));
-        if (o.amsgrad()) {
-            v = Transforms.max(state.bufferOrZeros("max_exp_avg_sq", w), v, false);
-        }
         // StrictMath gives the same bits on every JVM, so a run resumed on another machine continues exactly.
         long t = state.step();
-        double stepSize = o.lr() / (1 - StrictMath.pow(o.beta1(), t));
         double bc2Sqrt = StrictMath.sqrt(1 - StrictMath.pow(o.beta2(), t));
+        if (!o.amsgrad()) {
+            INDArray step = l2 == 0 ? a : b;
+            Nd4j.exec(new AdamUpdater(g, v, m, step, v, m, o.lr(), o.beta1(), o.beta2(), o.eps() * bc2Sqrt,
+                (int) (t - 1)));
+            if (o.lr() != 0) {   // at lr 0 the op would step by its eps fallback, PyTorch by nothing
+                param.mutate(x -> x.subi(step));
+            }
+            return;
+        }
+        InPlace.axpy(1 - o.beta1(), g, m.muli(o.beta1()));
+        v.muli(o.beta2()).addi(g.mul(1 - o.beta2(), b).muli(g));
+        v = Transforms.max(state.bufferOrZeros("max_exp_avg_sq", w), v, false);
+        double stepSize = o.lr() / (1 - StrictMath.pow(o.beta1(), t));
         INDArray denom = InPlace.sqrt(v, b).divi(bc2Sqrt).addi(o.eps());
         INDArray delta = m.mul(-stepSize, a).divi(denom);
         param.mutate(x -> x.addi(delta));

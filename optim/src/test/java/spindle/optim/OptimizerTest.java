@@ -51,6 +51,19 @@ class OptimizerTest {
         }
     }
 
+    @Test
+    void adamAtLearningRateZeroLeavesTheParametersAndStillMovesTheMoments() {
+        for (AdamOptions o : List.of(AdamOptions.adam(), AdamOptions.adamW().withWeightDecay(0.1))) {
+            Tensor p = param(DataType.DOUBLE, VEC2, 0.5, -2);
+            var adam = new Adam(Map.of("p", p), o.withLr(0));
+            Grads.set(p, new double[] {1e-3, -4});
+            adam.step();
+            assertArrayEquals(new double[] {0.5, -2}, values(p), 0, o.toString());   // as torch.optim at lr 0
+            assertArrayEquals(new double[] {1e-4, -0.4},
+                adam.stateTensors().get("p.exp_avg").toDoubleVector(), 1e-15, o.toString());
+        }
+    }
+
     /** Parameters of different sizes, so that the lanes get different shares. */
     private static Map<String, Tensor> parameters() {
         Map<String, Tensor> named = new LinkedHashMap<>();
