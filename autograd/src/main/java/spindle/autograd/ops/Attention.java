@@ -220,7 +220,11 @@ public final class Attention {
 
     /** alpha · op(x) op(y) for batched [..., m, k] arrays, op a transpose where asked, as one fresh array. */
     private static INDArray product(INDArray x, INDArray y, double alpha, boolean tx, boolean ty) {
-        return Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
+        long begin = GemmMeter.begin();
+        INDArray c = Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
+        GemmMeter.end(begin, x.dataType(), c.length() / (c.size(2) * c.size(3)), c.size(2), c.size(3),
+            tx ? x.size(2) : x.size(3), tx, ty);
+        return c;
     }
 
     private static void check(long[] qs, long[] ks, long[] vs, Tensor keepMask, Tensor q, Tensor k, Tensor v) {

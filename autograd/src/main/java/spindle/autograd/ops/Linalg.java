@@ -114,7 +114,7 @@ public final class Linalg {
         INDArray be = Broadcasting.expand(b.value().reshape(bp), concat(batch, new long[] {k, n}));
         long[] full = concat(batch, new long[] {m, n});
         INDArray out = Nd4j.createUninitialized(a.dtype(), outShape);
-        Nd4j.matmul(ae, be, out.reshape(full), false, false, false);
+        meteredMatmul(ae, be, out.reshape(full), false, false);
         INDArray[] copies = Arrays.stream(new INDArray[] {ae, be})
             .filter(e -> !Memory.sharesBuffer(e, a.value()) && !Memory.sharesBuffer(e, b.value()))
             .toArray(INDArray[]::new);
@@ -122,10 +122,10 @@ public final class Linalg {
         return Tape.record("matmul", out, copies, g -> {
             INDArray g3 = g.out().reshape(full);
             if (g.needs(0)) {
-                g.add(0, Nd4j.matmul(g3, be, null, false, true, false));   // [batch, m, k], summed to a's shape by add
+                g.add(0, meteredMatmul(g3, be, null, false, true));   // [batch, m, k], summed to a's shape by add
             }
             if (g.needs(1)) {
-                INDArray gb = Nd4j.matmul(ae, g3, null, true, false, false);   // [batch, k, n]
+                INDArray gb = meteredMatmul(ae, g3, null, true, false);   // [batch, k, n]
                 // a 1-D b was the column [k, 1]: drop that 1 so add can sum the batch dims down to [k]
                 g.add(1, bs.length == 1 ? gb.reshape(concat(batch, new long[] {k})) : gb);
             }
@@ -145,7 +145,7 @@ public final class Linalg {
     /** into += aᵀ·b; BLAS writes only a dense row-major array, so a strided gradient gets the sum added instead. */
     private static void addProduct(INDArray a, INDArray b, INDArray into, long[] shape) {
         if (into.ordering() == 'c' && into.elementWiseStride() == 1) {
-            Nd4j.gemm(a, b, into, true, false, 1.0, 1.0);
+            meteredGemm(a, b, into, true, false, 1.0);
         } else {
             INDArray product = gemm(a, b, true, false, shape);
             into.addi(product);
@@ -158,8 +158,25 @@ public final class Linalg {
         INDArray out = Nd4j.createUninitialized(x.dataType(), shape);
         long rows = tx ? x.size(1) : x.size(0);
         long cols = ty ? y.size(0) : y.size(1);
-        Nd4j.gemm(x, y, out.reshape(rows, cols), tx, ty, 1.0, 0.0);
+        meteredGemm(x, y, out.reshape(rows, cols), tx, ty, 0.0);
         return out;
+    }
+
+    /** c = op(x)·op(y) + beta·c through BLAS, recorded by {@link GemmMeter} when it is on. */
+    private static void meteredGemm(INDArray x, INDArray y, INDArray c, boolean tx, boolean ty, double beta) {
+        long begin = GemmMeter.begin();
+        Nd4j.gemm(x, y, c, tx, ty, 1.0, beta);
+        GemmMeter.end(begin, x.dataType(), 1, c.size(0), c.size(1), tx ? x.size(0) : x.size(1), tx, ty);
+    }
+
+    /** A batched op(x)·op(y) of [..., m, k] arrays into {@code out} (a fresh array when null), recorded by {@link GemmMeter}. */
+    private static INDArray meteredMatmul(INDArray x, INDArray y, INDArray out, boolean tx, boolean ty) {
+        long begin = GemmMeter.begin();
+        INDArray c = Nd4j.matmul(x, y, out, tx, ty, false);
+        int r = c.rank();
+        GemmMeter.end(begin, x.dataType(), c.length() / (c.size(r - 2) * c.size(r - 1)), c.size(r - 2), c.size(r - 1),
+            tx ? x.size(r - 2) : x.size(r - 1), tx, ty);
+        return c;
     }
 
     private static void sameDtype(String op, Tensor a, Tensor b) {

@@ -20,8 +20,10 @@ import picocli.CommandLine.Option;
         + " config describes.",
         "%nThe config is a Hugging Face config.json with a \"train\" section (batch, seq, lr, weight_decay, warmup,"
             + " steps, threads, seed); prints one JSON line: replicas, tokens_per_s, step_ms_median, step_ms_min,"
-            + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss and the runtime settings (omp_wait_policy,"
-            + " openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round."})
+            + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss, the GEMM figures (gemm_gflop_per_step,"
+            + " gemm_ms_per_step, gemm_share, gemm_gflops_per_s, gemm_peak_gflops_per_s: BLAS alone on the step's"
+            + " shapes in this process, mfu: model FLOP/s over that peak), cpu_ms_per_step and the runtime settings"
+            + " (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round."})
 public final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;
@@ -52,10 +54,18 @@ public final class Bench implements Callable<Integer> {
         + " (torch_ref.py bench --qat; default 8da4w, group size 32).")
     private boolean qat;
 
+    @Option(names = "--profile", arity = "0..1", fallbackValue = "20", paramLabel = "STEPS", description = "After the"
+        + " timed steps, sample STEPS more (default 20) and print where their time went: per phase, kind of work"
+        + " (gemm, allocation, nd4j native, nd4j java, spindle java), layer and op.")
+    private int profileSteps;
+
     @Override
     public Integer call() throws Exception {
         if (replicas < 0) {
             throw new IllegalArgumentException("--replicas must be 0 (one per thread) or more but is " + replicas);
+        }
+        if (profileSteps < 0) {
+            throw new IllegalArgumentException("--profile must be at least 1 step but is " + profileSteps);
         }
         if (qat && lora) {
             throw new IllegalArgumentException("--qat with --lora (QAT-LoRA) is not benchmarked; give one of them");
@@ -69,8 +79,11 @@ public final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            BenchResult ours = BenchRun.run(config, replicas, qat, lora);
+            BenchResult ours = BenchRun.run(config, replicas, qat, lora, profileSteps);
             System.out.println(ours.toJson());
+            if (ours.profile() != null) {
+                System.out.print(ours.profile().toText());
+            }
             if (compare) {
                 ratios.add(ours.tokensPerSecond() / pytorchTokensPerSecond());
                 System.out.println(String.format(Locale.ROOT, "{\"tokens_per_s_ratio_spindle_over_pytorch\": %.3f,"

@@ -5,14 +5,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.profiler.OpProfiler;
 import org.nd4j.linalg.profiler.ProfilerConfig;
 import spindle.autograd.Memory;
+import spindle.autograd.ops.GemmMeter;
 import spindle.data.DataLoader;
 import spindle.data.Dataset;
 import spindle.data.HfConfig;
@@ -23,7 +21,6 @@ import spindle.layers.models.CausalLms;
 import spindle.optim.Adam;
 import spindle.optim.AdamOptions;
 import spindle.optim.LrSchedule;
-import spindle.trainers.Callback;
 import spindle.trainers.LanguageModeling;
 import spindle.trainers.StepMetrics;
 import spindle.trainers.Trainer;
@@ -40,9 +37,11 @@ final class BenchRun {
     /**
      * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config.
      * With {@code qat} the projections are fake-quantized; with {@code lora} the base is frozen and adapters from
-     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}.
+     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}. {@code profileSteps} more steps
+     * after them are sampled for {@link StepProfile} (none when 0).
      */
-    static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora) throws IOException {
+    static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora, int profileSteps)
+            throws Exception {
         JsonNode json = new ObjectMapper().readTree(configFile.toFile());
         JsonNode train = json.path("train");
         HfConfig hf = HfConfig.read(configFile);
@@ -65,44 +64,23 @@ final class BenchRun {
         var options = TrainerOptions.defaults().withMaxSteps(warmup + train.path("steps").asInt(10)).withMaxGradNorm(0);
         new Trainer(model, optimizer, LrSchedule.constant(), new LanguageModeling(model), options.withReplicas(n))
             .addCallback(times).fit(new DataLoader(data, LoaderOptions.of(batch)));
+        GemmMeter.Reading gemms = GemmMeter.stop();
         long ops = countOps(model, optimizer, data, options.withMaxSteps(1).withReplicas(1));
-        freeNow(model, optimizer);
-        StepMetrics last = times.last;
+        StepProfile profile = null;
+        if (profileSteps > 0) {
+            profile = StepProfile.sample(() -> new Trainer(model, optimizer, LrSchedule.constant(),
+                new LanguageModeling(model), options.withMaxSteps(profileSteps).withReplicas(n))
+                .fit(new DataLoader(data, LoaderOptions.of(batch))), profileSteps);
+        }
         double median = times.median();
+        StepCost cost = StepCost.of(gemms, times.count(), median, times.cpuMillisPerStep(), threads, n);
+        freeNow(model, optimizer);
+        StepMetrics last = times.last();
         double balance = last.balanceLoss();
         String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "");
         return new BenchResult(name, threads, n, median,
             times.min(), batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
-            last.peakRssBytes() / 1e6, ops, last.loss() - (Double.isNaN(balance) ? 0 : balance));
-    }
-
-    /** The wall times of the steps after the warmup, and the last step's metrics. */
-    private static final class StepTimes implements Callback {
-        private final int warmup;
-        private final List<Double> millis = new ArrayList<>();
-        private StepMetrics last;
-
-        StepTimes(int warmup) {
-            this.warmup = warmup;
-        }
-
-        @Override
-        public void onStep(StepMetrics m, Trainer trainer) {
-            if (m.step() > warmup) {
-                millis.add(m.seconds() * 1e3);
-            }
-            last = m;
-        }
-
-        double median() {
-            List<Double> sorted = new ArrayList<>(millis);
-            Collections.sort(sorted);
-            return sorted.get(sorted.size() / 2);
-        }
-
-        double min() {
-            return Collections.min(millis);
-        }
+            last.peakRssBytes() / 1e6, ops, last.loss() - (Double.isNaN(balance) ? 0 : balance), cost, profile);
     }
 
     /**

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.recipes.bench;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import spindle.autograd.ops.GemmMeter;
+import spindle.trainers.Callback;
+import spindle.trainers.StepMetrics;
+import spindle.trainers.Trainer;
+
+/**
+ * The wall times of the steps after the warmup, the process's CPU time over them, and the last step's
+ * metrics; records the products of those steps in {@link GemmMeter}.
+ */
+final class StepTimes implements Callback {
+    private final int warmup;
+    private final List<Double> millis = new ArrayList<>();
+    private StepMetrics last;
+    private long cpuAtWarmup;
+    private long cpuAtLast;
+
+    StepTimes(int warmup) {
+        this.warmup = warmup;
+    }
+
+    @Override
+    public void onStep(StepMetrics m, Trainer trainer) {
+        if (m.step() > warmup) {
+            millis.add(m.seconds() * 1e3);
+            cpuAtLast = processCpuNanos();
+        } else if (m.step() == warmup) {
+            GemmMeter.start();
+            cpuAtWarmup = processCpuNanos();
+        }
+        last = m;
+    }
+
+    /** CPU time of the whole process (every thread: BLAS's and OpenMP's too) per timed step. */
+    double cpuMillisPerStep() {
+        return (cpuAtLast - cpuAtWarmup) / 1e6 / millis.size();
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
+    }
+
+    double median() {
+        List<Double> sorted = new ArrayList<>(millis);
+        Collections.sort(sorted);
+        return sorted.get(sorted.size() / 2);
+    }
+
+    /** The timed steps' count. */
+    int count() {
+        return millis.size();
+    }
+
+    StepMetrics last() {
+        return last;
+    }
+
+    double min() {
+        return Collections.min(millis);
+    }
+}
