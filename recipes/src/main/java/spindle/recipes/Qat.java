@@ -10,7 +10,6 @@ import static spindle.recipes.config.ConfigKey.Type.STRING_LIST;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
@@ -35,8 +34,10 @@ import spindle.trainers.OutputLock;
     description = {"Quantization-aware training (torchao's fake quantization) of a pretrained model on a text, byte-level.",
         "%nLoads model.dir (default: what `spindle pretrain` writes), converts it without training (PTQ, OUTPUT/ptq),"
             + " trains it with fake-quantized linears (qat.lora=true: QAT + LoRA, adapters merged afterwards) and"
-            + " converts the result (OUTPUT/qat). Prints the held-out loss of the float, PTQ and QAT models and the"
-            + " share of the PTQ degradation that QAT recovered: (PTQ - QAT) / (PTQ - float)."})
+            + " converts the result (OUTPUT/qat). A float control trains the same steps without fake quantization"
+            + " and is converted too (OUTPUT/float-control-ptq), since more training lowers the loss by itself. Prints"
+            + " the held-out loss of each model and the share of the PTQ degradation that QAT recovered:"
+            + " (PTQ - QAT) / (PTQ - float), of the control."})
 final class Qat implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.dir", STRING, "runs/pretrain/model", "pretrained model directory (config.json, model.safetensors)"),
@@ -51,7 +52,7 @@ final class Qat implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("lora.r", INT, 8, "adapter rank (qat.lora)").atLeast(1),
         ConfigKey.of("lora.alpha", DOUBLE, 16.0, "lora_alpha (qat.lora)").above(0),
         ConfigKey.of("lora.targets", STRING_LIST, List.of("all-linear"), "'all-linear' or module names (qat.lora)"),
-        ConfigKey.of("train.steps", INT, 150, "optimizer steps").atLeast(1),
+        ConfigKey.of("train.steps", INT, 100, "optimizer steps").atLeast(1),
         ConfigKey.of("train.lr", DOUBLE, 3e-4, "peak learning rate").above(0),
         ConfigKey.of("train.min_lr_ratio", DOUBLE, 0.1, "cosine floor as a share of lr").atLeast(0).atMost(1),
         ConfigKey.of("train.warmup", INT, 10, "linear warmup steps").atLeast(0),
@@ -61,8 +62,8 @@ final class Qat implements Callable<Integer>, ConfiguredRecipe {
         ConfigKey.of("train.seed", INT, 0, "seed of data order and adapters"),
         ConfigKey.of("train.eval_every", INT, 0, "steps between held-out evals of the fake-quantized model (0 = never)").atLeast(0),
         ConfigKey.of("eval.batches", INT, 8, "held-out batches each loss is averaged over").atLeast(1),
-        ConfigKey.of("compare.float_finetune", BOOL, false, "also train the same steps without fake quantization"
-            + " and report its PTQ, to tell QAT's gain from more training"),
+        ConfigKey.of("compare.float_finetune", BOOL, true, "also train the same steps without fake quantization"
+            + " (a control) and measure recovery against its PTQ, not QAT's gain from more training"),
         ConfigKey.of("output.dir", STRING, "runs/qat", "where the data and converted models are written"));
 
     @Mixin
@@ -99,28 +100,18 @@ final class Qat implements Callable<Integer>, ConfiguredRecipe {
         CausalLm floatModel = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
         double floatLoss = heldOut.of(floatModel);
         double ptqLoss = heldOut.of(Quantized.convert(floatModel, hf, qat, out.resolve("ptq")));
+        Double tunedFloat = null;
         Double tunedPtq = null;
         if (c.bool("compare.float_finetune")) {
+            System.out.println("float control: the same steps without fake quantization");
             CausalLm tuned = QatTraining.train(c, modelDir, hf, qat, split, c.integer("train.steps"));
-            tunedPtq = heldOut.of(Quantized.convert(tuned, hf, qat, out.resolve("float-finetune-ptq")));
+            tunedFloat = heldOut.of(tuned);
+            tunedPtq = heldOut.of(Quantized.convert(tuned, hf, qat, out.resolve("float-control-ptq")));
         }
+        System.out.println("QAT" + (c.bool("qat.lora") ? " + LoRA" : ""));
         CausalLm trained = QatTraining.train(c, modelDir, hf, qat, split, c.integer("qat.fake_quant_after_n_steps"));
         double qatLoss = heldOut.of(Quantized.convert(trained, hf, qat, out.resolve("qat")));
-        System.out.println(report(floatLoss, ptqLoss, qatLoss, tunedPtq, heldOut.batches()));
+        System.out.println(new QatReport(floatLoss, ptqLoss, qatLoss, tunedFloat, tunedPtq, heldOut.batches()).text());
         return 0;
-    }
-
-    /** The comparison, one line per model, and the recovered share when PTQ lost anything. */
-    static String report(double floatLoss, double ptqLoss, double qatLoss, Double tunedPtq, int batches) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "held-out loss (%d batches, nats/byte):%n"
-            + "  float            %.4f%n  PTQ (convert)    %.4f%n  QAT -> convert   %.4f%n", batches, floatLoss, ptqLoss, qatLoss));
-        if (tunedPtq != null) {
-            sb.append(String.format(Locale.ROOT, "  float fine-tune -> convert (same steps, no QAT)  %.4f%n", tunedPtq));
-        }
-        double lost = ptqLoss - floatLoss;
-        sb.append(!(lost > 0) ? "PTQ lost nothing on this model: there is nothing for QAT to recover"
-            : String.format(Locale.ROOT, "QAT recovered %.1f%% of the PTQ degradation (%.4f of %.4f)",
-                100 * (ptqLoss - qatLoss) / lost, ptqLoss - qatLoss, lost));
-        return sb.toString();
     }
 }

@@ -25,9 +25,9 @@ class QatRecipeTest {
             Path out = dir.resolve("run-" + lora);
             CommandRun run = CommandRun.of("qat", "model.dir=" + model, "output.dir=" + out, "qat.lora=" + lora,
                 "qat.group_size=16", "train.steps=3", "train.warmup=0", "train.replicas=1", "data.seq=16",
-                "data.batch=4", "eval.batches=2", "qat.fake_quant_after_n_steps=1");
+                "data.batch=4", "eval.batches=2", "qat.fake_quant_after_n_steps=1", "compare.float_finetune=" + lora);
             assertEquals(0, run.exit(), run.toString());
-            for (String line : new String[] {"float ", "PTQ (convert) ", "QAT -> convert "}) {
+            for (String line : new String[] {"float (pretrained) ", "PTQ: convert without training ", "QAT -> convert "}) {
                 assertTrue(run.out().contains(line), line + " missing in: " + run.out());
             }
             assertTrue(run.out().contains("of the PTQ degradation") || run.out().contains("PTQ lost nothing"), run.out());
@@ -35,6 +35,7 @@ class QatRecipeTest {
                 run.out());
             assertTrue(Files.isRegularFile(out.resolve("ptq/model.safetensors")));
             assertTrue(Files.isRegularFile(out.resolve("qat/model.safetensors")));
+            assertEquals(lora.equals("true"), Files.isRegularFile(out.resolve("float-control-ptq/model.safetensors")));
         }
     }
 
@@ -47,10 +48,13 @@ class QatRecipeTest {
     }
 
     @Test
-    void theRecoveredShareIsPtqMinusQatOverPtqMinusFloat() {
-        assertTrue(Qat.report(1.0, 1.2, 1.05, null, 4).contains("QAT recovered 75.0% of the PTQ degradation"));
-        assertTrue(Qat.report(1.0, 1.0, 1.05, null, 4).contains("PTQ lost nothing"));
-        assertTrue(Qat.report(1.0, 1.2, 1.05, 1.1, 4).contains("float fine-tune -> convert (same steps, no QAT)  1.1000"));
+    void theRecoveredShareIsPtqMinusQatOverPtqMinusFloatOfTheControl() {
+        assertTrue(new QatReport(1.0, 1.2, 1.05, null, null, 4).text()
+            .contains("QAT recovered 75.0% of the PTQ degradation (0.1500 of 0.2000); QAT also trained further"));
+        assertTrue(new QatReport(1.0, 1.0, 1.05, null, null, 4).text().contains("PTQ lost nothing"));
+        String withControl = new QatReport(1.0, 1.2, 0.95, 0.9, 1.1, 4).text();
+        assertTrue(withControl.contains("QAT recovered 75.0% of the PTQ degradation of the float control (trained as"
+            + " long) (0.1500 of 0.2000)"), withControl);
     }
 
     /** A one-layer byte-level Llama with random weights, saved as pretrain saves its model. */
