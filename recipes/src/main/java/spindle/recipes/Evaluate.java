@@ -22,7 +22,9 @@ import spindle.trainers.LanguageModeling;
     description = "Mean cross entropy (nats per byte) and perplexity of a model directory on the train or val split"
         + " of a text, byte-level, over sequential windows; prints one JSON line.")
 final class Evaluate implements Callable<Integer> {
-    @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default:"
+        + " ${DEFAULT-VALUE}); one written by `spindle convert` runs with quantized linears, one with a qat.json"
+        + " fake-quantized.")
     private Path modelDir;
 
     @Option(names = "--text", defaultValue = "moby-dick", description = "'moby-dick' or a UTF-8 text file (default: ${DEFAULT-VALUE}).")

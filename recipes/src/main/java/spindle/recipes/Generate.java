@@ -17,7 +17,9 @@ import spindle.layers.models.SamplingOptions;
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = "Generates text from a model directory written by `spindle pretrain` (OUTPUT/model), byte-level.")
 final class Generate implements Callable<Integer> {
-    @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default:"
+        + " ${DEFAULT-VALUE}); one written by `spindle convert` runs with quantized linears, one with a qat.json"
+        + " fake-quantized.")
     private Path modelDir;
 
     @Option(names = "--adapter", description = "A PEFT adapter directory (as `spindle finetune` writes) applied to the"
