@@ -8,9 +8,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * A Hugging Face {@code config.json}, read with typed getters whose errors name the key, the file, the expected
@@ -21,10 +27,15 @@ public final class HfConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final JsonNode root;
     private final String source;
+    /** "" at the top, "rope_scaling." in a section: what error messages and keysRead put before a key. */
+    private final String prefix;
+    private final Set<String> keysRead;
 
-    private HfConfig(JsonNode root, String source) {
+    private HfConfig(JsonNode root, String source, String prefix, Set<String> keysRead) {
         this.root = root;
         this.source = source;
+        this.prefix = prefix;
+        this.keysRead = keysRead;
     }
 
     /** Reads {@code file}; a missing file or invalid JSON is an error naming it. */
@@ -46,7 +57,7 @@ public final class HfConfig {
             if (node == null || !node.isObject()) {
                 throw new IllegalArgumentException(source + ": a config must be a JSON object");
             }
-            return new HfConfig(node, source);
+            return new HfConfig(node, source, "", Collections.synchronizedSet(new LinkedHashSet<>()));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(source + " is not valid JSON: " + e.getOriginalMessage(), e);
         }
@@ -54,7 +65,39 @@ public final class HfConfig {
 
     /** True when {@code key} is present with a value other than JSON null. */
     public boolean has(String key) {
+        keysRead.add(prefix + key);
         return root.has(key) && !root.get(key).isNull();
+    }
+
+    /**
+     * A nested object such as {@code rope_scaling}, empty when absent or null; its errors name the key as
+     * "rope_scaling.factor".
+     */
+    public Optional<HfConfig> section(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        if (!root.get(key).isObject()) {
+            throw wrongType(key, "a JSON object", root.get(key));
+        }
+        return Optional.of(new HfConfig(root.get(key), source, prefix + key + ".", keysRead));
+    }
+
+    /** The keys of this object, in file order. */
+    public List<String> keys() {
+        List<String> keys = new ArrayList<>();
+        root.fieldNames().forEachRemaining(keys::add);
+        return keys;
+    }
+
+    /**
+     * Every key a reader asked for so far, present or not, with its section prefix ("rope_scaling.factor"): the
+     * keys a model family reads.
+     */
+    public Set<String> keysRead() {
+        synchronized (keysRead) {
+            return new LinkedHashSet<>(keysRead);
+        }
     }
 
     /** A required integer (a JSON integer within int range; 64.0 is not accepted). */
@@ -135,7 +178,7 @@ public final class HfConfig {
                 return e;
             }
         }
-        throw new IllegalArgumentException(source + ": " + key + " must be one of "
+        throw new IllegalArgumentException(source + ": " + prefix + key + " must be one of "
             + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList() + " but is \"" + v + "\"");
     }
 
@@ -152,7 +195,7 @@ public final class HfConfig {
 
     private JsonNode required(String key) {
         if (!has(key)) {
-            throw new IllegalArgumentException(source + ": required key " + key
+            throw new IllegalArgumentException(source + ": required key " + prefix + key
                 + (root.has(key) ? " is null" : " is missing"));
         }
         return root.get(key);
@@ -160,7 +203,7 @@ public final class HfConfig {
 
     private int atLeast(String key, int value, int min) {
         if (value < min) {
-            throw new IllegalArgumentException(source + ": " + key + " must be " + (min == 1 ? "positive" : "at least " + min)
+            throw new IllegalArgumentException(source + ": " + prefix + key + " must be " + (min == 1 ? "positive" : "at least " + min)
                 + " but is " + value);
         }
         return value;
@@ -188,6 +231,6 @@ public final class HfConfig {
     }
 
     private IllegalArgumentException wrongType(String key, String expected, JsonNode found) {
-        return new IllegalArgumentException(source + ": " + key + " must be " + expected + " but is " + found);
+        return new IllegalArgumentException(source + ": " + prefix + key + " must be " + expected + " but is " + found);
     }
 }

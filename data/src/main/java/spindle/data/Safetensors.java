@@ -57,6 +57,22 @@ public final class Safetensors {
         }
     }
 
+    /** One tensor as the header describes it: name, safetensors dtype ("BF16"), shape and size in bytes. */
+    public record TensorInfo(String name, String dtype, long[] shape, long bytes) {
+        /** Elements: the product of the shape. */
+        public long elements() {
+            return bytes / SafetensorsCodec.width(dtype);
+        }
+    }
+
+    /** The tensors of {@code file} as its header lists them, in the order of their data; no data is read. */
+    public static List<TensorInfo> tensors(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return Header.parse(file, ch).entries.stream()
+                .map(e -> new TensorInfo(e.name, e.dtype, e.shape.clone(), e.end - e.begin)).toList();
+        }
+    }
+
     /** The header's {@code __metadata__} map (empty when absent). */
     public static Map<String, String> metadata(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

@@ -108,6 +108,24 @@ class HfConfigTest {
         assertTrue(bad.has("n"));
     }
 
+    @Test
+    void sectionsNameTheirKeysWithThePrefixAndEveryReadKeyIsRecorded() {
+        HfConfig cfg = HfConfig.parse("{\"rope_scaling\": {\"factor\": \"x\", \"type\": \"linear\"},"
+            + " \"hidden_size\": 8, \"flat\": 3}", "cfg.json");
+        HfConfig rope = cfg.section("rope_scaling").orElseThrow();
+        assertEquals("linear", rope.string("type"));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> rope.real("factor")),
+            "cfg.json: rope_scaling.factor must be a number but is \"x\"");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> rope.real("low_freq_factor")),
+            "required key rope_scaling.low_freq_factor is missing");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cfg.section("flat")),
+            "flat must be a JSON object but is 3");
+        assertTrue(cfg.section("absent").isEmpty());
+        assertEquals(java.util.List.of("rope_scaling", "hidden_size", "flat"), cfg.keys());
+        assertEquals(java.util.Set.of("rope_scaling", "rope_scaling.type", "rope_scaling.factor",
+            "rope_scaling.low_freq_factor", "flat", "absent"), cfg.keysRead());
+    }
+
     private static void assertMessage(IllegalArgumentException e, String... parts) {
         for (String p : parts) {
             assertTrue(e.getMessage().contains(p), "expected '" + p + "' in: " + e.getMessage());

@@ -12,8 +12,8 @@ import spindle.autograd.ops.Rotary;
 
 /**
  * Rotary position embedding (RoFormer): channel pair i of a head at position p turns by the angle
- * p * theta^(-2i/D). The pairs follow {@link RopeLayout}: Hugging Face's rotate-half (i, i + D/2) by default,
- * or neighbouring channels. Holds its cos and sin tables [maxPositions, D]; not a Module: it has no state dict
+ * p * theta^(-2i/D), the frequencies optionally stretched by a config's {@link RopeScaling}. The pairs follow
+ * {@link RopeLayout}: Hugging Face's rotate-half (i, i + D/2) by default, or neighbouring channels. Holds its cos and sin tables [maxPositions, D]; not a Module: it has no state dict
  * entries, the tables are rebuilt from the config.
  */
 public final class Rope {
@@ -30,17 +30,22 @@ public final class Rope {
      * @param dtype       the model's dtype; the tables are cast to it
      */
     public Rope(int rotaryDim, double theta, int maxPositions, RopeLayout layout, DataType dtype) {
+        this(rotaryDim, theta, maxPositions, layout, RopeScaling.NONE, dtype);
+    }
+
+    /** As {@link #Rope(int, double, int, RopeLayout, DataType)} with the config's rope_scaling applied to the frequencies. */
+    public Rope(int rotaryDim, double theta, int maxPositions, RopeLayout layout, RopeScaling scaling, DataType dtype) {
         this.rotaryDim = Check.even(Check.positive(rotaryDim, "rotary dim (head_dim / qk_rope_head_dim)"),
             "rotary dim (head_dim / qk_rope_head_dim)");
         this.maxPositions = Check.positive(maxPositions, "max_position_embeddings");
         if (!(theta > 0) || Double.isInfinite(theta)) {
             throw new IllegalArgumentException("rope_theta must be positive and finite but is " + theta);
         }
-        if (layout == null || dtype == null) {
-            throw new IllegalArgumentException("Rope: layout and dtype must not be null");
+        if (layout == null || scaling == null || dtype == null) {
+            throw new IllegalArgumentException("Rope: layout, scaling and dtype must not be null");
         }
         this.layout = layout;
-        float[][] tables = tables(rotaryDim, maxPositions, (float) theta, layout);
+        float[][] tables = tables(rotaryDim, maxPositions, (float) theta, layout, scaling);
         cos = Nd4j.create(tables[0], new long[] {maxPositions, rotaryDim}, DataType.FLOAT).castTo(dtype);
         sin = Nd4j.create(tables[1], new long[] {maxPositions, rotaryDim}, DataType.FLOAT).castTo(dtype);
     }
@@ -99,13 +104,14 @@ public final class Rope {
      * torch_ref's layout [position, cat(angles, angles)] with one intra-op thread (torch with more threads gives
      * the same whenever each thread's chunk of the table starts at a multiple of 8 entries).
      */
-    private static float[][] tables(int dim, int positions, float theta, RopeLayout layout) {
+    private static float[][] tables(int dim, int positions, float theta, RopeLayout layout, RopeScaling scaling) {
         int half = dim / 2;
-        float[] inv = new float[half];
+        float[] unscaled = new float[half];
         for (int i = 0; i < half; i++) {
             float exponent = (float) (2 * i) / (float) dim;
-            inv[i] = 1.0f / (float) Math.pow(theta, exponent);
+            unscaled[i] = 1.0f / (float) Math.pow(theta, exponent);
         }
+        float[] inv = scaling.apply(unscaled);
         float[] cos = new float[positions * dim];
         float[] sin = new float[positions * dim];
         // blocks of 8 rows start on one of torch's 8-lane vectors, so each block sees torch's lane grouping

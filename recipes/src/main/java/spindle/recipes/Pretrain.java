@@ -134,7 +134,7 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             return 0;   // rank 0 writes the model and the report
         }
         ModelSpecs.writeConfig(hf, out.resolve("model"));
-        StateFiles.save(model, out.resolve("model").resolve("model.safetensors"));
+        StateFiles.saveModel(model, out.resolve("model"));   // shards beyond 5 GB, as save_pretrained
         if (result.losses().isEmpty()) {
             System.out.printf("no new steps: already at step %d (raise train.steps to train on)%n", result.lastStep());
         } else {

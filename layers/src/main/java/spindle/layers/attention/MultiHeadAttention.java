@@ -40,7 +40,7 @@ public final class MultiHeadAttention extends SelfAttention {
         qProj = child("q_proj", linears.create("q_proj", dims.hidden(), q, dims.bias()));
         kProj = child("k_proj", linears.create("k_proj", dims.hidden(), kv, dims.bias()));
         vProj = child("v_proj", linears.create("v_proj", dims.hidden(), kv, dims.bias()));
-        oProj = child("o_proj", linears.create("o_proj", q, dims.hidden(), dims.bias()));
+        oProj = child("o_proj", linears.create("o_proj", q, dims.hidden(), dims.outputBias()));
     }
 
     /** x [B, T, hidden] → [B, T, hidden]; {@code cache} is null in training, else a {@link KvCache} from {@link #newCache()}. */

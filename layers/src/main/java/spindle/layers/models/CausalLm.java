@@ -96,7 +96,7 @@ public final class CausalLm extends Module {
         return caches;
     }
 
-    /** "llama" or "deepseek_v3": the config's model_type this model was built from. */
+    /** "llama", "qwen2" or "deepseek_v3": the config's model_type this model was built from. */
     public String modelType() {
         return modelType;
     }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.models;
 
-import java.nio.file.Files;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.data.HfConfig;
+import spindle.data.WeightFiles;
 import spindle.data.tokenizer.Tokenizer;
 import spindle.layers.Embedding;
 import spindle.layers.Init;
@@ -32,11 +34,12 @@ public final class CausalLms {
     public static CausalLm fromHfConfig(HfConfig config, DataType dtype, LinearFactory linears, Init init) {
         String type = config.string("model_type");
         try {
+            ConfigKeys.requireNeutral(config);
             return switch (type) {
-                case "llama" -> Llama.fromHfConfig(config, dtype, linears, init);
+                case "llama", "qwen2" -> Llama.fromHfConfig(config, dtype, linears, init);
                 case "deepseek_v3" -> DeepSeekV3.fromHfConfig(config, dtype, linears, init);
                 default -> throw new IllegalArgumentException("model_type '" + type + "' is not supported; use"
-                    + " \"llama\" or \"deepseek_v3\"");
+                    + " \"llama\", \"qwen2\" or \"deepseek_v3\"");
             };
         } catch (IllegalArgumentException e) {
             // the layers' own checks name the key ("kv_lora_rank must be positive"); the file is known only here
@@ -46,17 +49,30 @@ public final class CausalLms {
     }
 
     /**
-     * A model directory as Hugging Face writes it: config.json and model.safetensors, loaded strictly (every
-     * key present, none extra, all shapes equal) and converted to {@code dtype}.
+     * A model directory as Hugging Face writes it: config.json and model.safetensors (or shards with
+     * model.safetensors.index.json), loaded strictly (every key present, none extra, all shapes equal) and
+     * converted to {@code dtype} (bf16 and f16 checkpoints widen exactly).
      */
     public static CausalLm fromPretrained(Path dir, DataType dtype) {
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
+        requireWeights(dir);
+        HfConfig config = HfConfig.read(dir.resolve("config.json"));
+        if (config.has("quantization_config")) {
+            throw new IllegalArgumentException(config.source() + ": quantization_config " + config.asMap()
+                .get("quantization_config") + " is not supported here: this loader reads float weights (bf16, f16,"
+                + " f32, f64); a directory Spindle's QAT convert wrote loads with QuantizedModels");
         }
-        CausalLm model = fromHfConfig(HfConfig.read(dir.resolve("config.json")), dtype, 0);
-        StateFiles.load(model, weights, true);
+        CausalLm model = fromHfConfig(config, dtype, 0);
+        StateFiles.loadModel(model, dir, true);
         return model;
+    }
+
+    /** Checks before a model is built that {@code dir} holds weights, one file or an index with its shards. */
+    public static void requireWeights(Path dir) {
+        try {
+            WeightFiles.files(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the weights of " + dir, e);
+        }
     }
 
     /** Checks that {@code model} has an embedding row for every id {@code tokenizer} can produce. */

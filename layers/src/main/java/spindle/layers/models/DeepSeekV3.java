@@ -10,6 +10,7 @@ import spindle.layers.Init;
 import spindle.layers.LinearFactory;
 import spindle.layers.RmsNorm;
 import spindle.layers.Rope;
+import spindle.layers.RopeScaling;
 import spindle.layers.SwiGlu;
 import spindle.layers.attention.MlaDims;
 import spindle.layers.attention.MultiHeadLatentAttention;
@@ -39,7 +40,7 @@ public final class DeepSeekV3 {
             config.positiveInteger("v_head_dim"), eps);
         RopeLayout layout = config.bool("rope_interleave", false) ? RopeLayout.INTERLEAVED : RopeLayout.ROTATE_HALF;
         Rope rope = new Rope(mla.qkRopeHeadDim(), config.real("rope_theta", 10000.0),
-            config.positiveInteger("max_position_embeddings"), layout, dtype);
+            config.positiveInteger("max_position_embeddings"), layout, RopeScaling.fromHfConfig(config), dtype);
         MoeConfig moe = moeConfig(config, hidden);
         int denseLayers = moe == null ? Integer.MAX_VALUE : config.nonNegativeInteger("first_k_dense_replace", 0);
         int every = config.positiveInteger("moe_layer_freq", 1);

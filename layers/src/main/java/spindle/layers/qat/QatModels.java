@@ -54,15 +54,12 @@ public final class QatModels {
         return new Prepared(model, List.copyOf(quantized), List.copyOf(skipped));
     }
 
-    /** A model directory (config.json, model.safetensors, qat.json) loaded strictly into a prepared model. */
+    /** A model directory (config.json, model.safetensors or shards, qat.json) loaded strictly into a prepared model. */
     public static Prepared fromPretrained(Path dir, DataType dtype) {
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
-        }
+        CausalLms.requireWeights(dir);
         QatConfig qat = QatConfig.read(dir.resolve(QAT_JSON));
         Prepared prepared = fromHfConfig(HfConfig.read(dir.resolve("config.json")), dtype, qat);
-        StateFiles.load(prepared.model(), weights, true);
+        StateFiles.loadModel(prepared.model(), dir, true);
         return prepared;
     }
 }
