@@ -12,15 +12,17 @@ import spindle.autograd.GradMode;
 import spindle.data.DataLoader;
 import spindle.data.LoaderOptions;
 import spindle.data.TextCorpus;
-import spindle.data.tokenizer.ByteTokenizer;
+import spindle.data.tokenizer.ModelTokenizer;
 import spindle.layers.models.CausalLm;
+import spindle.layers.models.CausalLms;
 import spindle.layers.qat.QuantizedModels;
 import spindle.trainers.LanguageModeling;
 
 /** {@code spindle eval}: mean next-token loss and perplexity of a trained model on a split of a text. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-    description = "Mean cross entropy (nats per byte) and perplexity of a model directory on the train or val split"
-        + " of a text, byte-level, over sequential windows; prints one JSON line.")
+    description = "Mean cross entropy (nats per token) and perplexity of a model directory on the train or val split"
+        + " of a text, over sequential windows; prints one JSON line. Tokens are those of the directory's"
+        + " tokenizer.json when present, else bytes.")
 final class Evaluate implements Callable<Integer> {
     @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default:"
         + " ${DEFAULT-VALUE}); one written by `spindle convert` runs with quantized linears, one with a qat.json"
@@ -49,7 +51,11 @@ final class Evaluate implements Callable<Integer> {
         }
         CausalLm model = QuantizedModels.loadAny(modelDir, DataType.FLOAT);   // quantized or fake-quantized as saved
         Path work = Files.createTempDirectory("spindle-eval");
-        var corpus = TextCorpus.prepare(Texts.source(text), Texts.read(text), new ByteTokenizer(), work, valFraction);
+        TextCorpus.Split corpus;
+        try (ModelTokenizer tokenizer = ModelTokenizer.forModelDir(modelDir)) {
+            CausalLms.requireVocab(model, tokenizer.tokenizer());
+            corpus = TextCorpus.prepare(Texts.source(text), Texts.read(text), tokenizer.tokenizer(), work, valFraction);
+        }
         var tokens = split.equals("val") ? corpus.openVal() : corpus.openTrain();
         var loader = new DataLoader(tokens.windows(seq), LoaderOptions.of(16).dropLast());
         int limit = batches == 0 ? loader.batchesPerEpoch() : Math.min(batches, loader.batchesPerEpoch());

@@ -6,16 +6,20 @@ import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import spindle.data.tokenizer.ByteTokenizer;
+import spindle.data.tokenizer.ModelTokenizer;
 import spindle.layers.lora.PeftAdapters;
 import spindle.layers.models.CausalLm;
-import spindle.layers.qat.QuantizedModels;
+import spindle.layers.models.CausalLms;
 import spindle.layers.models.Generator;
 import spindle.layers.models.SamplingOptions;
+import spindle.layers.qat.QuantizedModels;
 
-/** {@code spindle generate}: text from a trained model directory (config.json + model.safetensors). */
+/** {@code spindle generate}: text from a model directory (config.json, weights, optionally tokenizer.json). */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-    description = "Generates text from a model directory written by `spindle pretrain` (OUTPUT/model), byte-level.")
+    description = "Generates text from a model directory: one `spindle pretrain` wrote (OUTPUT/model), or a Hugging"
+        + " Face one (model.safetensors or shards with model.safetensors.index.json; bf16, f16 or f32). The"
+        + " directory's tokenizer.json is used when present (generation also stops at tokenizer_config.json's"
+        + " eos_token and config.json's eos_token_id), else bytes.")
 final class Generate implements Callable<Integer> {
     @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Model directory (default:"
         + " ${DEFAULT-VALUE}); one written by `spindle convert` runs with quantized linears, one with a qat.json"
@@ -47,12 +51,15 @@ final class Generate implements Callable<Integer> {
     private long seed;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         CausalLm model = adapter == null ? QuantizedModels.loadAny(modelDir, DataType.FLOAT)   // quantized or fake-quantized as saved
             : PeftAdapters.fromPretrained(modelDir, adapter, DataType.FLOAT).model();
-        var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
-            .withSeed(seed);
-        System.out.println(Generator.generate(model, new ByteTokenizer(), prompt, options));
+        try (ModelTokenizer tokens = ModelTokenizer.forModelDir(modelDir)) {
+            CausalLms.requireVocab(model, tokens.tokenizer());
+            var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)
+                .withSeed(seed).withStopTokens(tokens.stopTokens());
+            System.out.println(Generator.generate(model, tokens.tokenizer(), prompt, options));
+        }
         return 0;
     }
 }

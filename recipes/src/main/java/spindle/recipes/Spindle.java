@@ -11,7 +11,7 @@ import spindle.recipes.config.RecipeConfig;
 /** Entry point of {@code ./spindle}: dispatches to one subcommand per job. */
 @Command(name = "spindle", mixinStandardHelpOptions = true, version = "spindle 0.1.0",
     description = "Train and fine-tune models on the JVM.",
-    subcommands = {Pretrain.class, Qat.class, Finetune.class, Merge.class, Generate.class, Evaluate.class, Convert.class,
+    subcommands = {Pretrain.class, Qat.class, Finetune.class, Merge.class, Generate.class, Evaluate.class, Convert.class, Inspect.class,
         Bench.class, Parity.class, Demo.class, OpOverhead.class, CommandLine.HelpCommand.class})
 public final class Spindle implements Runnable {
     @CommandLine.Spec
