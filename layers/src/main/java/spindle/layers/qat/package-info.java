@@ -7,5 +7,8 @@
  * that keeps the plain {@code weight} / {@code bias} checkpoint names. {@link spindle.layers.qat.QatConvert} writes
  * the quantized model (int8 codes, scales, zeros; torchao's convert step) and
  * {@link spindle.layers.qat.QuantizedModels} loads it into {@link spindle.layers.qat.QuantizedLinear}s for inference.
+ * {@link spindle.layers.qat.QatLoraModels} builds torchtune's QAT + LoRA (a fake-quantized frozen base under float
+ * adapters), and {@link spindle.layers.qat.FakeQuantSwitch} turns a model's fake quantization off and on (torchtune's
+ * fake_quant_after_n_steps, see {@code spindle.trainers.FakeQuantAfterSteps}).
  */
 package spindle.layers.qat;
