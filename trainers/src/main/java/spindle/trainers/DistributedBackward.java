@@ -28,8 +28,26 @@ import spindle.trainers.mpi.ProcessGroup;
  * process with B rows. With one process it is {@link DataParallel} alone.
  */
 public final class DistributedBackward implements AutoCloseable {
-    /** The all-reduce bucket size of PyTorch DDP and Horovod. */
-    public static final long BUCKET_BYTES = 25L << 20;
+    /**
+     * The all-reduce bucket size: PyTorch DDP's and Horovod's 25 MB, or SPINDLE_BUCKET_MB (a model smaller than one
+     * bucket sends its whole gradient after backward; smaller buckets let more of it overlap backward).
+     */
+    public static final long BUCKET_BYTES = bucketBytes(System.getenv("SPINDLE_BUCKET_MB"));
+
+    static long bucketBytes(String megabytes) {
+        if (megabytes == null || megabytes.isBlank()) {
+            return 25L << 20;
+        }
+        try {
+            double mb = Double.parseDouble(megabytes.trim());
+            if (mb > 0) {
+                return Math.max(1, (long) (mb * (1 << 20)));
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("SPINDLE_BUCKET_MB must be a positive number of megabytes, got '" + megabytes + "'");
+    }
 
     private final List<Tensor> parameters;
     private final ProcessGroup group;

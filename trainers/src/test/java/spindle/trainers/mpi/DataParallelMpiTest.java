@@ -17,17 +17,22 @@ import spindle.trainers.Checkpointer;
 
 /**
  * Data parallel training across real processes: {@code mpirun -np 2} (and {@code -np 3 --oversubscribe}) runs of
- * {@link Scenario}s against the same scenario in this process with the whole global batch.
+ * {@link Scenario}s against the same scenario in this process with the whole global batch. The -np 2 runs use
+ * buckets far smaller than the parameters, so buckets split parameters and most of them are summed while backward
+ * still runs; the -np 3 run uses the default 25 MB, one bucket for these tiny models.
  */
 class DataParallelMpiTest {
     private static final long STEPS = 3;
+    /** 600 bytes: most buckets hold the end of one parameter and the start of the next, a matrix spans several. */
+    private static final long SMALL_BUCKETS = 600;
 
     @Test
     void ranksWithAShareOfTheRowsTrainAsOneProcessWithTheWholeBatchAndARerunRepeatsItBitForBit(@TempDir Path dir)
             throws IOException, InterruptedException {
         MpiRun.requireMpirun();
         String all = Scenario.ALL.stream().map(Scenario::name).collect(Collectors.joining(","));
-        var first = MpiRun.run(2, dir.resolve("first.log"), all, String.valueOf(STEPS), dir.resolve("first").toString());
+        var first = MpiRun.run(2, SMALL_BUCKETS, dir.resolve("first.log"), all, String.valueOf(STEPS),
+            dir.resolve("first").toString());
         assertEquals(0, first.exitCode(), first.output());
         for (Scenario s : Scenario.ALL) {
             Scenario.Result rank0 = Scenario.Result.read(dir.resolve("first").resolve(s.name()).resolve("rank0.bin"));
@@ -37,7 +42,7 @@ class DataParallelMpiTest {
             assertClose(single, rank0, s);
         }
         String repeated = "adamw32-accum-clip,moe-seqaux64";
-        var second = MpiRun.run(2, dir.resolve("second.log"), repeated, String.valueOf(STEPS),
+        var second = MpiRun.run(2, SMALL_BUCKETS, dir.resolve("second.log"), repeated, String.valueOf(STEPS),
             dir.resolve("second").toString());
         assertEquals(0, second.exitCode(), second.output());
         for (String name : repeated.split(",")) {

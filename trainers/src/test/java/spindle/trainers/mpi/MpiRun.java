@@ -43,8 +43,16 @@ final class MpiRun {
 
     /** Runs {@code DataParallelMain args} on {@code ranks} processes; {@code log} receives the output. */
     static Outcome run(int ranks, Path log, String... args) throws IOException, InterruptedException {
+        return run(ranks, 0, log, args);
+    }
+
+    /** As above with all-reduce buckets of {@code bucketBytes} (0: the default 25 MB). */
+    static Outcome run(int ranks, long bucketBytes, Path log, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(mpirun(), "-np", String.valueOf(ranks), "--oversubscribe",
             "--bind-to", "none", "-x", "OMP_NUM_THREADS=1"));
+        if (bucketBytes > 0) {
+            cmd.addAll(List.of("-x", "SPINDLE_BUCKET_MB=" + bucketBytes / (double) (1 << 20)));
+        }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), DataParallelMain.class.getName()));
         cmd.addAll(List.of(args));

@@ -52,19 +52,22 @@ import spindle.trainers.TrainerOptions;
  * @param dtype float64 or float32
  * @param accumulation micro-batches per step
  * @param clip global gradient-norm clip (0 = off); small enough to clip
+ * @param replicas data-parallel replica threads inside each process
  */
-record Scenario(String name, boolean moe, boolean seqAux, boolean adamw, DataType dtype, int accumulation, double clip) {
+record Scenario(String name, boolean moe, boolean seqAux, boolean adamw, DataType dtype, int accumulation, double clip,
+                int replicas) {
     static final int ROWS = 6;
     static final int SEQ = 8;
     static final int VOCAB = 32;
 
     static final List<Scenario> ALL = List.of(
-        new Scenario("sgd64", false, false, false, DataType.DOUBLE, 1, 0),
-        new Scenario("adamw64-accum-clip", false, false, true, DataType.DOUBLE, 2, 0.05),
-        new Scenario("adamw32-accum-clip", false, false, true, DataType.FLOAT, 2, 0.05),
-        new Scenario("sgd32", false, false, false, DataType.FLOAT, 1, 0.05),
-        new Scenario("moe-seqaux64", true, true, true, DataType.DOUBLE, 2, 0.05),
-        new Scenario("moe-batchaux64", true, false, true, DataType.DOUBLE, 1, 0.05));
+        new Scenario("sgd64", false, false, false, DataType.DOUBLE, 1, 0, 1),
+        new Scenario("adamw64-accum-clip", false, false, true, DataType.DOUBLE, 2, 0.05, 1),
+        new Scenario("adamw32-accum-clip", false, false, true, DataType.FLOAT, 2, 0.05, 1),
+        new Scenario("sgd32", false, false, false, DataType.FLOAT, 1, 0.05, 1),
+        new Scenario("adamw64-2-replicas", false, false, true, DataType.DOUBLE, 2, 0.05, 2),
+        new Scenario("moe-seqaux64", true, true, true, DataType.DOUBLE, 2, 0.05, 1),
+        new Scenario("moe-batchaux64", true, false, true, DataType.DOUBLE, 1, 0.05, 1));
 
     static Scenario named(String name) {
         return ALL.stream().filter(s -> s.name.equals(name)).findFirst()
@@ -152,7 +155,7 @@ record Scenario(String name, boolean moe, boolean seqAux, boolean adamw, DataTyp
                 ? new Adam(ParamGroups.decayMatricesOnly(model.namedParameters(), 0.1), AdamOptions.adamW().withLr(1e-2))
                 : new Sgd(model.namedParameters(), SgdOptions.of(0.5).withMomentum(0.9));
             var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(accumulation)
-                .withMaxGradNorm(clip).withReplicas(1);
+                .withMaxGradNorm(clip).withReplicas(ranks == 1 ? 1 : replicas);
             Objective objective = ranks == 1 && lossDependsOnGrouping() ? groupedObjective(model, referenceRanks)
                 : new LanguageModeling(model);
             trainer = new Trainer(model, optimizer, LrSchedule.warmupCosine(1, 10, 0.1), objectiveWrapper.apply(objective),
