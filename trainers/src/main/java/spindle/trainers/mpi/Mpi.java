@@ -48,9 +48,13 @@ public final class Mpi {
         size = value.getValue();
     }
 
-    /** True when mpirun or srun started this process as one rank of an MPI job (Open MPI's or PMIx's variables). */
+    /**
+     * True when mpirun or srun started this process as one rank of an MPI job: Open MPI's mpirun sets
+     * OMPI_COMM_WORLD_SIZE, Slurm's srun --mpi=pmix or pmi2 sets PMIX_RANK or PMI_SIZE.
+     */
     public static boolean launched() {
-        return System.getenv("OMPI_COMM_WORLD_SIZE") != null || System.getenv("PMIX_RANK") != null;
+        return System.getenv("OMPI_COMM_WORLD_SIZE") != null || System.getenv("PMIX_RANK") != null
+            || System.getenv("PMI_SIZE") != null;
     }
 
     /**
