@@ -7,7 +7,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import spindle.data.tokenizer.ByteTokenizer;
+import spindle.data.tokenizer.ModelTokenizer;
 import spindle.layers.lora.AdaptedModel;
 import spindle.layers.models.CausalLms;
 import spindle.optim.Adam;
@@ -70,7 +70,7 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
     private Integer train(RecipeConfig c, Path base, Path out) throws Exception {
         AdaptedModel adapted = FinetuneModel.load(base, c);
         var model = adapted.model();
-        var tokenizer = new ByteTokenizer();
+        var tokenizer = ModelTokenizer.forModelDir(base).tokenizer();   // the base's tokenizer.json, else bytes
         CausalLms.requireVocab(model, tokenizer);
         var data = FinetuneData.load(c, tokenizer, model.maxPositions());
         System.out.printf("spindle finetune: base %s, LoRA r=%d alpha=%s on %d modules, %,d training and %,d held-out"

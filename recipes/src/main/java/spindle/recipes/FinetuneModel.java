@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.HfConfig;
 import spindle.data.Safetensors;
+import spindle.data.WeightFiles;
 import spindle.layers.lora.AdaptedModel;
 import spindle.layers.lora.LoraConfig;
 import spindle.layers.lora.LoraModels;
@@ -25,7 +26,7 @@ final class FinetuneModel {
     /** The base directory, or an error saying how to make the default one. */
     static Path requireBase(String dir) {
         Path base = Path.of(dir);
-        if (Files.isRegularFile(base.resolve("config.json")) && Files.isRegularFile(base.resolve("model.safetensors"))) {
+        if (Files.isRegularFile(base.resolve("config.json")) && WeightFiles.exist(base)) {   // one file or shards
             return base;
         }
         throw new IllegalArgumentException("model.dir " + base + " is not a model directory (config.json and"

@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.HfConfig;
 import spindle.data.Safetensors;
+import spindle.data.WeightFiles;
 import spindle.layers.Init;
 import spindle.layers.LoadReport;
 import spindle.layers.Module;
@@ -57,30 +58,28 @@ public final class LoraModels {
     }
 
     /**
-     * A base model directory (config.json and model.safetensors, as {@code spindle pretrain} or Hugging Face
-     * write it) with fresh adapters: every base key must be in the file, none extra, shapes equal; DoRA
+     * A base model directory (config.json and model.safetensors or its shards, as {@code spindle pretrain} or
+     * Hugging Face write it) with fresh adapters: every base key must be in the file, none extra, shapes equal; DoRA
      * magnitudes start from the loaded weights.
      */
     public static AdaptedModel fromPretrained(Path dir, DataType dtype, LoraConfig lora, long seed) {
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
-        }
+        CausalLms.requireWeights(dir);   // model.safetensors, or shards with their index
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         LoraLinearFactory linears = new LoraLinearFactory(lora, dtype, Init.zeros(), new SplittableRandom(seed));
         AdaptedModel adapted = build(config, dtype, Init.zeros(), linears);
-        loadBase(adapted, weights);
+        loadBase(adapted, dir);
         return adapted;
     }
 
     /**
      * Loads a base checkpoint (the plain model's keys) into an adapted model, strictly, and sets each DoRA
-     * magnitude to the loaded weight's row norms, PEFT's start. The adapters are left as they are.
+     * magnitude to the loaded weight's row norms, PEFT's start. The adapters are left as they are. {@code weights}
+     * is a safetensors file or a model directory (one file or shards).
      */
     public static void loadBase(AdaptedModel adapted, Path weights) {
         Map<String, INDArray> state;
         try {
-            state = Safetensors.read(weights);
+            state = Files.isDirectory(weights) ? WeightFiles.read(weights) : Safetensors.read(weights);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + weights, e);
         }
