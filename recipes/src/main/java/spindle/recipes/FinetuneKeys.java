@@ -28,7 +28,7 @@ final class FinetuneKeys {
         ConfigKey.of("lora.dropout", DOUBLE, 0.0, "lora_dropout on the adapter's input").atLeast(0).below(1),
         ConfigKey.of("lora.use_rslora", BOOL, false, "scale alpha / sqrt(r) instead of alpha / r"),
         ConfigKey.of("lora.use_dora", BOOL, false, "DoRA: a trained magnitude per output row"),
-        ConfigKey.of("train.steps", INT, 300, "optimizer steps").atLeast(1),
+        ConfigKey.of("train.steps", INT, 150, "optimizer steps").atLeast(1),
         ConfigKey.of("train.lr", DOUBLE, 5e-3, "peak learning rate").above(0),
         ConfigKey.of("train.min_lr_ratio", DOUBLE, 0.1, "cosine floor as a share of lr").atLeast(0).atMost(1),
         ConfigKey.of("train.warmup", INT, 10, "linear warmup steps").atLeast(0),
@@ -43,7 +43,7 @@ final class FinetuneKeys {
         ConfigKey.of("train.detect_anomaly", BOOL, false, "check every op for NaN/Inf, to name the one that made it (slower)"),
         ConfigKey.of("checkpoint.every", INT, 100, "steps between checkpoints (0 = only at the end)").atLeast(0),
         ConfigKey.of("checkpoint.keep_last", INT, 2, "checkpoints kept (0 = all)").atLeast(0),
-        ConfigKey.of("eval.examples", INT, 100, "pairs of each split answered for exact match (0 = all)").atLeast(0),
+        ConfigKey.of("eval.examples", INT, 40, "pairs of each split answered for exact match (0 = all)").atLeast(0),
         ConfigKey.of("eval.max_new_tokens", INT, 24, "longest greedy answer in tokens").atLeast(1),
         ConfigKey.of("eval.show", INT, 8, "held-out answers printed before -> after").atLeast(0),
         ConfigKey.of("output.dir", STRING, "runs/finetune", "where everything is written"));
