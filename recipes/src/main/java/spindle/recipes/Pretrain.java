@@ -48,8 +48,7 @@ import spindle.trainers.mpi.ProcessGroup;
             + " (config.json + model.safetensors, for `spindle generate`). Rerunning resumes from the last checkpoint:"
             + " lr, schedule, steps and cadences may change, the model, data, seed and batch may not (train.resume=false"
             + " starts again at step 0). One run at a time per output folder.",
-        "%nUnder mpirun (mpirun -np N ./spindle pretrain ...) each of the N processes trains on data.batch / N rows"
-            + " of every batch and rank 0 writes the outputs; see the README's \"Several machines\"."})
+        "%nUnder mpirun -np N each process trains on data.batch / N rows; rank 0 writes (README: \"Several machines\")."})
 final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = List.of(
         ConfigKey.of("model.config", STRING, "demo-llama", "preset " + ModelSpecs.PRESETS + " or config.json path"),
@@ -115,11 +114,8 @@ final class Pretrain implements Callable<Integer>, ConfiguredRecipe {
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
             .withReplicas(c.integer("train.replicas"));
         var schedule = LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio"));
-        if (group.isMain()) {
-            System.out.printf("spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%s%n",
-                hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out,
-                group.size() == 1 ? "" : ", " + group.size() + " processes");
-        }
+        Ranks.printOnMain(group, "spindle pretrain: %s, %,d parameters, %,d training tokens, output %s%s%n",
+            hf.string("name_or_path", hf.source()), model.parameterCount(), split.trainTokens(), out, Ranks.count(group));
         var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
             c.integer("checkpoint.keep_last"));
         var trainer = new Trainer(model, optimizer, schedule, new LanguageModeling(model), options)

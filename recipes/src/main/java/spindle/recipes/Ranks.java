@@ -40,6 +40,18 @@ final class Ranks {
         return dir;
     }
 
+    /** printf on rank 0 only (the other ranks train silently). */
+    static void printOnMain(ProcessGroup group, String format, Object... args) {
+        if (group.isMain()) {
+            System.out.printf(format, args);
+        }
+    }
+
+    /** ", N processes" under an MPI job of N > 1 processes, else "". */
+    static String count(ProcessGroup group) {
+        return group.size() == 1 ? "" : ", " + group.size() + " processes";
+    }
+
     /** Notes that the run stopped on every rank at the same step (a NaN or Inf), so the ranks can end normally. */
     static void stoppedTogether() {
         stoppedTogether = true;

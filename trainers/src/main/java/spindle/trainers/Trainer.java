@@ -11,8 +11,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.data.Batch;
@@ -229,7 +227,7 @@ public final class Trainer {
         Map<String, Double> aux = new LinkedHashMap<>();
         for (int micro = 0; micro < n; micro++) {
             Batch batch = train.next();
-            tokens += countedTargets(batch.targets());
+            tokens += CountedTargets.of(batch.targets());
             String what = n == 1 ? "loss" : "loss (micro-batch " + (micro + 1) + " of " + n + ")";
             lossSum += microBatch(batch, stepNumber, what, n, aux, micro == n - 1);
         }
@@ -361,14 +359,6 @@ public final class Trainer {
     /** The loggers this process writes: all of them on rank 0, none on the other ranks. */
     private List<MetricLogger> activeLoggers() {
         return group().isMain() ? loggers : List.of();
-    }
-
-    /** Target positions that take part in the loss: all but {@link Batch#IGNORE_INDEX}. */
-    private static long countedTargets(INDArray targets) {
-        if (!targets.dataType().isIntType()) {
-            return targets.size(0);   // regression targets: one per example
-        }
-        return targets.neq(Batch.IGNORE_INDEX).castTo(DataType.INT64).sumNumber().longValue();
     }
 
     /** Stops the run after the current step (it still evaluates and checkpoints at the end). */

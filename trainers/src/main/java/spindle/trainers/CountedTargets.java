@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.trainers;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.data.Batch;
+
+/** The tokens a step reports: target positions that take part in the loss. */
+final class CountedTargets {
+    private CountedTargets() {}
+
+    /** All targets but {@link Batch#IGNORE_INDEX}; regression targets count one per example. */
+    static long of(INDArray targets) {
+        if (!targets.dataType().isIntType()) {
+            return targets.size(0);
+        }
+        return targets.neq(Batch.IGNORE_INDEX).castTo(DataType.INT64).sumNumber().longValue();
+    }
+}
