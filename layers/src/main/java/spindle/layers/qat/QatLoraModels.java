@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +12,7 @@ import spindle.layers.lora.AdaptedModel;
 import spindle.layers.lora.LoraConfig;
 import spindle.layers.lora.LoraLinearFactory;
 import spindle.layers.lora.LoraModels;
+import spindle.layers.models.CausalLms;
 
 /**
  * Causal LMs for QAT + LoRA (torchtune's QAT-LoRA): the linears the LoRA config targets become adapters whose
@@ -44,15 +44,12 @@ public final class QatLoraModels {
         return new Prepared(adapted, List.copyOf(skipped));
     }
 
-    /** A base model directory (config.json, model.safetensors) with fresh adapters from {@code seed}. */
+    /** A base model directory (config.json, model.safetensors or its shards) with fresh adapters from {@code seed}. */
     public static Prepared fromPretrained(Path dir, DataType dtype, QatConfig qat, LoraConfig lora, long seed) {
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
-        }
+        CausalLms.requireWeights(dir);   // model.safetensors, or shards with their index
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         Prepared prepared = fromHfConfig(config, dtype, qat, lora, Init.zeros(), new SplittableRandom(seed));
-        LoraModels.loadBase(prepared.adapted(), weights);
+        LoraModels.loadBase(prepared.adapted(), dir);
         return prepared;
     }
 }

@@ -11,7 +11,8 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.HfConfig;
-import spindle.data.Safetensors;
+import spindle.data.ShardIndex;
+import spindle.data.WeightFiles;
 import spindle.layers.Init;
 import spindle.layers.Linear;
 import spindle.layers.models.CausalLm;
@@ -19,7 +20,7 @@ import spindle.layers.models.CausalLms;
 
 /**
  * Loads a model directory written by {@link QatConvert}: config.json with a {@value QatConvert#CONFIG_KEY}
- * and model.safetensors with int8 codes. Every linear the scheme quantizes becomes a {@link QuantizedLinear};
+ * and model.safetensors (or shards with their index) with int8 codes. Every linear the scheme quantizes becomes a {@link QuantizedLinear};
  * the rest load as they are. A file that does not fit (a code of the wrong dtype, shape or range, a missing
  * scale) is an error naming the file and the tensor.
  */
@@ -77,10 +78,8 @@ public final class QuantizedModels {
     /** The converted model in {@code dir}, its quantized linears dequantized once, ready for inference. */
     public static CausalLm fromPretrained(Path dir, DataType dtype) {
         Path configFile = dir.resolve("config.json");
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("model directory " + dir + " has no model.safetensors");
-        }
+        CausalLms.requireWeights(dir);   // model.safetensors, or shards with their index
+        Path weights = dir.resolve(Files.isRegularFile(dir.resolve(ShardIndex.FILE)) ? ShardIndex.FILE : WeightFiles.SINGLE);
         QatConfig qat = scheme(configFile);
         HfConfig config = HfConfig.read(configFile);
         CausalLm model = CausalLms.fromHfConfig(config, dtype, (name, in, out, bias) -> qat.scheme().qualifies(in, qat.groupSize())
@@ -88,7 +87,7 @@ public final class QuantizedModels {
             : new Linear(in, out, bias, dtype, Init.zeros()), Init.zeros());
         Map<String, INDArray> state;
         try {
-            state = Safetensors.read(weights);
+            state = WeightFiles.read(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + weights, e);
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.data.HfConfig;
 import spindle.data.Safetensors;
+import spindle.data.ShardIndex;
+import spindle.data.WeightFiles;
 import spindle.layers.models.CausalLms;
 
 /** A converted directory that does not fit its model is an error naming the file and the tensor or key. */
@@ -35,6 +38,17 @@ class QuantizedModelsTest {
         QatConvert.write(CausalLms.fromHfConfig(config, DataType.FLOAT, 1), config,
             new QatConfig(QatScheme.INT4_WEIGHT_ONLY, 16), dir);
         weights = dir.resolve("model.safetensors");
+    }
+
+    @Test
+    void loadsFromShardsAsFromOneFile() throws IOException {
+        Map<String, INDArray> single = QuantizedModels.fromPretrained(dir, DataType.FLOAT).stateDict();
+        WeightFiles.write(dir, Safetensors.read(weights), Safetensors.metadata(weights), 3000);
+        assertFalse(Files.exists(weights), "the shards replace model.safetensors");
+        assertTrue(ShardIndex.read(dir.resolve(ShardIndex.FILE)).shards().size() > 1);
+        Map<String, INDArray> sharded = QuantizedModels.fromPretrained(dir, DataType.FLOAT).stateDict();
+        assertEquals(single.keySet(), sharded.keySet());
+        single.forEach((k, v) -> assertEquals(v, sharded.get(k), k));
     }
 
     @Test
