@@ -247,7 +247,7 @@ public final class BpeTokenizer implements Tokenizer {
                 out.writeBytes(name.getBytes(StandardCharsets.UTF_8));
             } else if (id >= 0 && id < vocabSize && bytesOf[id] != null) {
                 out.writeBytes(bytesOf[id]);
-            } else {
+            } else if (id < vocabSize) {   // past the vocabulary is skipped; a negative id or a hole inside it is not
                 throw new IllegalArgumentException("id " + id + " at index " + i + " is not a token of this vocabulary (size " + vocabSize + ")");
             }
         }

@@ -52,8 +52,8 @@ public final class ByteTokenizer implements Tokenizer {
                 out.write(id);
             } else if (id >= 256 && id < vocabSize()) {
                 out.writeBytes(specialById[id - 256].getBytes(StandardCharsets.UTF_8));
-            } else {
-                throw new IllegalArgumentException("id " + id + " at index " + i + " is outside [0, " + vocabSize() + ")");
+            } else if (id < 0) {
+                throw new IllegalArgumentException("id " + id + " at index " + i + " is negative");
             }
         }
         return out.toString(StandardCharsets.UTF_8);

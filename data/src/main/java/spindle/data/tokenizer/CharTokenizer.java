@@ -87,8 +87,8 @@ public final class CharTokenizer implements Tokenizer {
                 sb.appendCodePoint(codePoints[id]);
             } else if (id >= codePoints.length && id < vocabSize()) {
                 sb.append(specialNames.get(id - codePoints.length));
-            } else {
-                throw new IllegalArgumentException("id " + id + " at index " + i + " is outside [0, " + vocabSize() + ")");
+            } else if (id < 0) {
+                throw new IllegalArgumentException("id " + id + " at index " + i + " is negative");
             }
         }
         return sb.toString();

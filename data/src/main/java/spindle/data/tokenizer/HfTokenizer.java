@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -109,17 +110,18 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         return encode(text);
     }
 
-    /** The text of {@code ids}, special tokens kept (Hugging Face's {@code skip_special_tokens=False}). */
+    /**
+     * The text of {@code ids}, special tokens kept (Hugging Face's {@code skip_special_tokens=False}); ids past the
+     * vocabulary are skipped (see {@link Tokenizer#decode}).
+     */
     @Override
     public String decode(int[] ids) {
-        long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= vocabSize) {
-                throw new IllegalArgumentException("id " + ids[i] + " at index " + i + " is outside [0, " + vocabSize + ")");
+            if (ids[i] < 0) {
+                throw new IllegalArgumentException("id " + ids[i] + " at index " + i + " is negative");
             }
-            l[i] = ids[i];
         }
-        return tokenizer.decode(l, false);
+        return tokenizer.decode(Arrays.stream(ids).filter(id -> id < vocabSize).asLongStream().toArray(), false);
     }
 
     @Override

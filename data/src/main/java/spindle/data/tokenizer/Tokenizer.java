@@ -17,7 +17,12 @@ public interface Tokenizer {
     /** Token ids of {@code text}, special-token strings included as ordinary text. */
     int[] encode(String text);
 
-    /** The text of {@code ids}; bytes that do not form valid UTF-8 become U+FFFD. */
+    /**
+     * The text of {@code ids}; bytes that do not form valid UTF-8 become U+FFFD. An id at or past {@link #vocabSize()}
+     * decodes to nothing, as Hugging Face's tokenizers skip ids they have no token for: published models pad their
+     * vocabulary past the tokenizer's (to a multiple of 64 or 128), and sampling may pick such a row. A negative
+     * id is an error.
+     */
     String decode(int[] ids);
 
     /** Size of the id space: every id is in [0, vocabSize), special tokens included. */

@@ -88,9 +88,10 @@ class BpeTokenizerTest {
     }
 
     @Test
-    void rejectsIdsOutsideTheVocabulary() {
-        var e = assertThrows(IllegalArgumentException.class, () -> trained.decode(new int[] {5, 9999}));
-        assertTrue(e.getMessage().contains("id 9999 at index 1"), e.getMessage());
+    void skipsIdsPastTheVocabularyAndRejectsNegativeOnes() {
+        assertEquals(trained.decode(new int[] {5}), trained.decode(new int[] {5, 9999}), "a padded row decodes to nothing");
+        var e = assertThrows(IllegalArgumentException.class, () -> trained.decode(new int[] {5, -1}));
+        assertTrue(e.getMessage().contains("id -1 at index 1"), e.getMessage());
     }
 
     @Test

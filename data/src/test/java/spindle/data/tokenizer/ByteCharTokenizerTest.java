@@ -38,7 +38,18 @@ class ByteCharTokenizerTest {
     @Test
     void invalidUtf8DecodesToReplacementCharacters() {
         assertEquals("a\uFFFD", new ByteTokenizer().decode(new int[] {'a', 0xC3}));
-        assertThrows(IllegalArgumentException.class, () -> new ByteTokenizer().decode(new int[] {256}));
+    }
+
+    @Test
+    void idsPastTheVocabularyDecodeToNothingAsHuggingFaceSkipsThem() {
+        // a model's vocab_size padded past its tokenizer's: those rows can be sampled
+        assertEquals("hi", new ByteTokenizer().decode(new int[] {'h', 256, 'i', 269}));
+        assertEquals("a<|endoftext|>", new ByteTokenizer(List.of("<|endoftext|>")).decode(new int[] {'a', 256, 257}));
+        CharTokenizer chars = CharTokenizer.fit("ab", List.of());
+        assertEquals("ba", chars.decode(new int[] {1, 7, 0}));
+        var e = assertThrows(IllegalArgumentException.class, () -> new ByteTokenizer().decode(new int[] {'a', -1}));
+        assertTrue(e.getMessage().contains("id -1 at index 1 is negative"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> chars.decode(new int[] {-2}));
     }
 
     @Test

@@ -56,6 +56,7 @@ class HfTokenizerTest {
             assertArrayEquals(new int[] {2, 3, 4, 6}, t.encode("the white whale."));
             assertArrayEquals(new int[] {2, 0, 5}, t.encode("the grey sea"), "unknown words map to [UNK]");
             assertEquals("the white whale", t.decode(new int[] {2, 3, 4}));
+            assertEquals("the white whale", t.decode(new int[] {2, 3, 7, 4, 269}), "ids past the vocabulary are skipped");
             assertEquals(7, t.vocabSize());
             assertEquals(Map.of("[UNK]", 0, "<|endoftext|>", 1), t.specialTokens());
         }
