@@ -43,6 +43,9 @@ public final class Adam extends Optimizer {
     @Override
     protected void update(Tensor param, INDArray grad, ParamState state, OptimizerOptions options) {
         AdamOptions o = (AdamOptions) options;
+        if (SmallUpdates.adam(param, grad, state, o, state.step())) {
+            return;
+        }
         if (o.decay() == AdamOptions.Decay.DECOUPLED && o.weightDecay() != 0) {
             double keep = 1 - o.lr() * o.weightDecay();
             param.mutate(v -> v.muli(keep));
@@ -51,8 +54,8 @@ public final class Adam extends Optimizer {
     }
 
     /**
-     * The Adam rule for one parameter. Without amsgrad it is one native call (libnd4j's adam_updater: both
-     * moments and the update in one pass) and the subtraction; that op adds eps to sqrt(v) before the bias
+     * The Adam rule for one parameter too large for the Java loop of {@link SmallUpdates}. Without amsgrad it is
+     * one native call (libnd4j's adam_updater: both moments and the update in one pass) and the subtraction; that op adds eps to sqrt(v) before the bias
      * correction, so it gets eps·sqrt(1 - b2^t), which makes its update PyTorch's up to rounding. With amsgrad it
      * is 12 in-place ND4J calls in the order and rounding of PyTorch's single-tensor loop: scalars in double,
      * cast to the parameter's dtype where they meet a tensor. {@code l2} is the L2 weight decay (0 for AdamW).

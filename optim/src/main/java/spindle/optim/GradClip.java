@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.optim;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
 
@@ -20,7 +21,7 @@ public final class GradClip {
         for (Tensor p : params) {
             INDArray g = p.grad();
             if (g != null) {
-                double n = g.norm2Number().doubleValue();
+                double n = SmallArrays.fit(g) ? Math.sqrt(sumOfSquares(g)) : g.norm2Number().doubleValue();
                 sumSquares += n * n;
             }
         }
@@ -29,11 +30,32 @@ public final class GradClip {
         if (coef < 1) {
             for (Tensor p : params) {
                 INDArray g = p.grad();
-                if (g != null) {
+                if (g != null && SmallArrays.fit(g)) {
+                    scale(g, coef);
+                } else if (g != null) {
                     g.muli(coef);
                 }
             }
         }
         return total;
+    }
+
+    /** The sum of g's squared elements by a Java loop (small arrays: an ND4J op costs more than the loop). */
+    private static double sumOfSquares(INDArray g) {
+        double[] x = SmallArrays.read(g, 0);
+        double sum = 0;
+        for (int i = 0, n = (int) g.length(); i < n; i++) {
+            sum += x[i] * x[i];
+        }
+        return sum;
+    }
+
+    private static void scale(INDArray g, double coef) {
+        double[] x = SmallArrays.read(g, 0);
+        double c = g.dataType() == DataType.FLOAT ? (float) coef : coef;   // as muli rounds it for float32
+        for (int i = 0, n = (int) g.length(); i < n; i++) {
+            x[i] *= c;
+        }
+        SmallArrays.write(x, g);
     }
 }

@@ -23,7 +23,8 @@ import spindle.autograd.Tensor;
  * round-trips through a checkpoint. As in PyTorch, {@link #step()} skips parameters that do not require
  * grad or whose grad is null, and each parameter keeps its own step count and buffers.
  *
- * <p>A subclass writes only {@link #update}, the rule for one parameter, with ND4J in-place ops.
+ * <p>A subclass writes only {@link #update}, the rule for one parameter, with ND4J in-place ops (and a Java loop
+ * for small parameters, where ND4J's fixed cost per op dominates: {@link SmallUpdates}).
  */
 public abstract class Optimizer {
     private final String kind;

@@ -32,6 +32,9 @@ public final class Sgd extends Optimizer {
     @Override
     protected void update(Tensor param, INDArray grad, ParamState state, OptimizerOptions options) {
         SgdOptions o = (SgdOptions) options;
+        if (SmallUpdates.sgd(param, grad, state, o)) {
+            return;
+        }
         INDArray w = param.value();
         INDArray d = grad;
         if (o.weightDecay() != 0) {

@@ -113,9 +113,27 @@ class TorchParityTest {
             "problems", problems, "cases", cases);
     }
 
+    /** Parameters of this problem are small, so the rules run as Java loops ({@link SmallUpdates}). */
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void trajectoryMatchesPyTorch(Object[] payload) {
+        assertEquals(SmallArrays.DEFAULT_MAX_ELEMENTS, SmallArrays.maxElements());
+        check(payload);
+    }
+
+    /** The same trajectories through the ND4J ops that parameters above the Java loops' limit take. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void trajectoryMatchesPyTorchOnTheNd4jPath(Object[] payload) {
+        SmallArrays.setMaxElements(0);
+        try {
+            check(payload);
+        } finally {
+            SmallArrays.setMaxElements(SmallArrays.DEFAULT_MAX_ELEMENTS);
+        }
+    }
+
+    private void check(Object[] payload) {
         Case c = (Case) payload[0];
         DataType dtype = (DataType) payload[1];
         Problem problem = Problem.create(dtype);
