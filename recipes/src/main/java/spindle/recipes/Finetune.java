@@ -27,6 +27,7 @@ import spindle.trainers.TensorBoardLogger;
 import spindle.trainers.Trainer;
 import spindle.trainers.TrainerOptions;
 import spindle.trainers.TrainingRandom;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * {@code spindle finetune}: LoRA fine-tuning of a base model directory on prompt/response pairs, with the loss on
@@ -42,7 +43,9 @@ import spindle.trainers.TrainingRandom;
             + " tokens and the exact-match accuracy of greedy answers on both splits, and some answers. Writes"
             + " OUTPUT/adapter (PEFT's adapter_config.json + adapter_model.safetensors), OUTPUT/checkpoints (adapter and"
             + " optimizer state only; a rerun resumes, as pretrain's do), OUTPUT/metrics.csv, OUTPUT/tensorboard,"
-            + " OUTPUT/loss.png, and with --merge OUTPUT/merged (a plain model directory for `spindle generate`/`eval`)."})
+            + " OUTPUT/loss.png, and with --merge OUTPUT/merged (a plain model directory for `spindle generate`/`eval`).",
+        "%nUnder mpirun -np N each process trains on data.batch / N rows and answers 1/N of the questions; rank 0"
+            + " writes (README: \"Several machines\")."})
 final class Finetune implements Callable<Integer>, ConfiguredRecipe {
     static final List<ConfigKey> KEYS = FinetuneKeys.ALL;
 
@@ -62,23 +65,24 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
         RecipeConfig c = args.load(KEYS);
         Path base = FinetuneModel.requireBase(c.string("model.dir"));   // before anything is written
         Path out = Path.of(c.string("output.dir"));
-        try (OutputLock lock = OutputLock.acquire(out, System.err::println)) {
-            return train(c, base, out);
+        ProcessGroup group = ProcessGroup.world();   // under mpirun: this rank of the job
+        try (OutputLock lock = group.isMain() ? OutputLock.acquire(out, System.err::println) : null) {
+            return train(c, base, out, group);
         }
     }
 
-    private Integer train(RecipeConfig c, Path base, Path out) throws Exception {
+    private Integer train(RecipeConfig c, Path base, Path out, ProcessGroup group) throws Exception {
         AdaptedModel adapted = FinetuneModel.load(base, c);
         var model = adapted.model();
         var tokenizer = ModelTokenizer.forModelDir(base).tokenizer();   // the base's tokenizer.json, else bytes
         CausalLms.requireVocab(model, tokenizer);
         var data = FinetuneData.load(c, tokenizer, model.maxPositions());
-        System.out.printf("spindle finetune: base %s, LoRA r=%d alpha=%s on %d modules, %,d training and %,d held-out"
-            + " pairs, output %s%n", base, c.integer("lora.r"), c.real("lora.alpha"), adapted.adapters().size(),
-            data.trainPairs().size(), data.testPairs().size(), out);
-        System.out.println(adapted.trainableParamsLine());
-        FinetuneScores before = FinetuneScores.measure(model, tokenizer, data, c);
-        System.out.println("before: " + before.line());
+        Ranks.printOnMain(group, "spindle finetune: base %s, LoRA r=%d alpha=%s on %d modules, %,d training and %,d"
+            + " held-out pairs, output %s%s%n%s%n", base, c.integer("lora.r"), c.real("lora.alpha"),
+            adapted.adapters().size(), data.trainPairs().size(), data.testPairs().size(), out, Ranks.count(group),
+            adapted.trainableParamsLine());
+        FinetuneScores before = FinetuneScores.measure(model, tokenizer, data, c, group);
+        Ranks.printOnMain(group, "before: %s%n", before.line());
 
         var optimizer = new Adam(ParamGroups.decayMatricesOnly(model.trainableParameters(), c.real("train.weight_decay")),
             AdamOptions.adamW().withLr(c.real("train.lr")));
@@ -87,7 +91,7 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
             .withReplicas(c.integer("train.replicas"));
         var random = new TrainingRandom(c.integer("train.seed"));
-        adapted.setDropoutSeeds(random::nextSeed);
+        adapted.setDropoutSeeds(() -> random.nextSeed() + group.rank());   // each rank its own masks
         var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
             c.integer("checkpoint.keep_last")).trainableOnly();
         var trainer = new Trainer(model, optimizer,
@@ -99,11 +103,15 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
             .addLogger(new CsvLogger(out))
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
             .addLogger(new LossCurvePlot(out.resolve("loss.png")));
-        FitResult result = GuardedFit.fit(trainer, checkpoints, data.trainLoader(c), data.testLoader(c), c);
+        FitResult result = GuardedFit.fit(trainer, checkpoints, data.trainLoader(c, group), data.testLoader(c), c);
+        FinetuneScores after = FinetuneScores.measure(model, tokenizer, data, c, group);
+        Ranks.requireSameParameters(model, group);
+        if (!group.isMain()) {
+            return 0;   // rank 0 writes the report and the adapter
+        }
         if (result.losses().isEmpty()) {
             System.out.printf("no new steps: already at step %d (raise train.steps to train on)%n", result.lastStep());
         }
-        FinetuneScores after = FinetuneScores.measure(model, tokenizer, data, c);
         System.out.println("before: " + before.line());
         System.out.println("after:  " + after.line());
         System.out.println("held-out answers, before -> after:");

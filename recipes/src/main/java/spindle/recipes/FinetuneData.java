@@ -15,6 +15,7 @@ import spindle.data.PromptPair;
 import spindle.data.PromptPairs;
 import spindle.data.tokenizer.Tokenizer;
 import spindle.recipes.config.RecipeConfig;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * finetune's data: the prompt/response pairs of {@code data.train} and {@code data.test} (the embedded quiz's two
@@ -49,14 +50,18 @@ record FinetuneData(List<PromptPair> trainPairs, List<PromptPair> testPairs, Pro
         return PromptPairs.read(Path.of(v), o);
     }
 
-    /** Shuffled by train.seed; batches of data.batch, the last smaller one dropped when there are several. */
-    DataLoader trainLoader(RecipeConfig c) {
+    /**
+     * Shuffled by train.seed; batches of data.batch, the last smaller one dropped when there are several. Under an
+     * MPI job this rank's data.batch / N rows of each batch (its shard of the epoch's order).
+     */
+    DataLoader trainLoader(RecipeConfig c, ProcessGroup group) {
         int batch = c.integer("data.batch");
         if (train.size() < batch) {
             throw new IllegalArgumentException("data.train has " + train.size() + " examples, fewer than one batch of"
                 + " data.batch=" + batch + "; lower data.batch");
         }
-        return new DataLoader(train, LoaderOptions.of(batch).shuffled(c.integer("train.seed")).dropLast());
+        return new DataLoader(train, LoaderOptions.of(Ranks.rowsPerRank(batch, group)).shuffled(c.integer("train.seed"))
+            .dropLast().shard(group.rank(), group.size()));
     }
 
     /** The held-out rows in a fixed order for the trainer's periodic eval, or null when train.eval_every is 0. */

@@ -8,6 +8,8 @@ import spindle.data.tokenizer.Tokenizer;
 import spindle.layers.models.CausalLm;
 import spindle.recipes.config.RecipeConfig;
 import spindle.trainers.PromptEval;
+import spindle.trainers.SharedExactMatch;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * What finetune reports before and after training: the held-out loss on the response tokens and the exact-match
@@ -15,14 +17,16 @@ import spindle.trainers.PromptEval;
  */
 record FinetuneScores(double testLoss, PromptEval.Accuracy train, PromptEval.Accuracy test) {
 
-    static FinetuneScores measure(CausalLm model, Tokenizer tokenizer, FinetuneData data, RecipeConfig c) {
+    /** The scores of {@code model}; under an MPI job the ranks share the greedy answers out and all get every one. */
+    static FinetuneScores measure(CausalLm model, Tokenizer tokenizer, FinetuneData data, RecipeConfig c,
+                                  ProcessGroup group) {
         int n = c.integer("eval.examples");
         int tokens = c.integer("eval.max_new_tokens");
         double loss = PromptEval.responseLoss(model, data.test(), c.integer("data.batch"));
-        var train = PromptEval.exactMatch(model, tokenizer, FinetuneData.spread(data.trainPairs(), n), tokens,
-            FinetuneData.RESPONSE_END);
-        var test = PromptEval.exactMatch(model, tokenizer, FinetuneData.spread(data.testPairs(), n), tokens,
-            FinetuneData.RESPONSE_END);
+        var train = SharedExactMatch.of(model, tokenizer, FinetuneData.spread(data.trainPairs(), n), tokens,
+            FinetuneData.RESPONSE_END, group);
+        var test = SharedExactMatch.of(model, tokenizer, FinetuneData.spread(data.testPairs(), n), tokens,
+            FinetuneData.RESPONSE_END, group);
         return new FinetuneScores(loss, train, test);
     }
 

@@ -4,6 +4,10 @@ package spindle.recipes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import spindle.autograd.Tensor;
+import spindle.layers.Module;
 import spindle.trainers.mpi.ProcessGroup;
 
 /**
@@ -50,6 +54,36 @@ final class Ranks {
     /** ", N processes" under an MPI job of N > 1 processes, else "". */
     static String count(ProcessGroup group) {
         return group.size() == 1 ? "" : ", " + group.size() + " processes";
+    }
+
+    /**
+     * Checks that every rank ends training with rank 0's trainable parameters, bit for bit (they apply the same summed
+     * gradients; machines whose arithmetic differs would drift apart): compares a 64-bit hash of their bits.
+     */
+    static void requireSameParameters(Module model, ProcessGroup group) {
+        if (group.size() == 1) {
+            return;
+        }
+        long hash = 0xcbf29ce484222325L;
+        for (Tensor p : model.trainableParameters().values()) {
+            for (double v : p.value().ravel().toDoubleVector()) {
+                hash = (hash ^ Double.doubleToRawLongBits(v)) * 0x100000001b3L;
+            }
+        }
+        double[] slots = new double[2 * group.size()];
+        slots[2 * group.rank()] = hash >>> 32;
+        slots[2 * group.rank() + 1] = hash & 0xffffffffL;
+        double[] all = group.allReduceSum(slots);
+        List<Integer> differing = new ArrayList<>();
+        for (int r = 1; r < group.size(); r++) {
+            if (all[2 * r] != all[0] || all[2 * r + 1] != all[1]) {
+                differing.add(r);
+            }
+        }
+        if (!differing.isEmpty()) {
+            throw new IllegalStateException("the trained parameters of rank(s) " + differing + " differ from rank 0's:"
+                + " the processes computed the same step differently (machines with different CPUs or libraries?)");
+        }
     }
 
     /** Notes that the run stopped on every rank at the same step (a NaN or Inf), so the ranks can end normally. */

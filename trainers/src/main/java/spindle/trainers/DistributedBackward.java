@@ -30,9 +30,12 @@ import spindle.trainers.mpi.ProcessGroup;
 public final class DistributedBackward implements AutoCloseable {
     /**
      * The all-reduce bucket size: PyTorch DDP's and Horovod's 25 MB, or SPINDLE_BUCKET_MB (a model smaller than one
-     * bucket sends its whole gradient after backward; smaller buckets let more of it overlap backward).
+     * bucket sends its whole gradient after backward; smaller buckets let more of it overlap backward). Read on each
+     * call, so a bad value is an IllegalArgumentException naming the variable where training starts.
      */
-    public static final long BUCKET_BYTES = bucketBytes(System.getenv("SPINDLE_BUCKET_MB"));
+    public static long bucketBytes() {
+        return bucketBytes(System.getenv("SPINDLE_BUCKET_MB"));
+    }
 
     static long bucketBytes(String megabytes) {
         if (megabytes == null || megabytes.isBlank()) {

@@ -173,7 +173,7 @@ public final class Trainer {
         comm = new CommTotals();
         model.train();
         parallel = new DistributedBackward(optimizer.parameters().stream().filter(Tensor::requiresGrad).toList(),
-            options.replicas(), group(), DistributedBackward.BUCKET_BYTES);
+            options.replicas(), group(), DistributedBackward.bucketBytes());
         try {
             for (MetricLogger l : activeLoggers()) {
                 l.start(first, options.maxSteps());
@@ -364,6 +364,11 @@ public final class Trainer {
     /** Stops the run after the current step (it still evaluates and checkpoints at the end). */
     public void requestStop() {
         stopRequested = true;
+    }
+
+    /** The gradient communication of the current (or last) {@link #fit} so far, summed over its steps. */
+    public CommTotals communication() {
+        return comm;
     }
 
     /** Optimizer steps taken so far (restored by a resume). */

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * {@code spindle bench}: times the Trainer's steps (the ones pretrain runs) on the work of {@code torch_ref.py bench}
@@ -23,7 +24,12 @@ import picocli.CommandLine.Option;
             + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss, the GEMM figures (gemm_gflop_per_step,"
             + " gemm_ms_per_step, gemm_share, gemm_gflops_per_s, gemm_peak_gflops_per_s: BLAS alone on the step's"
             + " shapes in this process, mfu: model FLOP/s over that peak), cpu_ms_per_step and the runtime settings"
-            + " (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round."})
+            + " (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round.",
+        "%nUnder mpirun -np N every process trains on the config's batch (on OMP_NUM_THREADS threads when set) and rank"
+            + " 0 alone prints the line: its step times, tokens_per_s of the whole job, world_size, the gradient bytes"
+            + " summed per step (allreduce_mb_per_step), the milliseconds per step inside MPI_Allreduce on the"
+            + " communication thread (allreduce_ms_per_step), those the step waited for it after backward"
+            + " (comm_wait_ms_per_step: not hidden behind backward) and comm_hidden_share = 1 - wait / allreduce."})
 public final class Bench implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Bench config, e.g. ../shared/bench/configs/tiny-llama.json.")
     private Path config;
@@ -77,9 +83,16 @@ public final class Bench implements Callable<Integer> {
             throw new IllegalArgumentException("--compare: no torch_ref.py at " + torchRefScript() + " (the default is"
                 + " ../torch_ref.py from the config's folder); name it with --torch-ref");
         }
+        boolean main = ProcessGroup.world().isMain();
+        if (compare && ProcessGroup.world().size() > 1) {
+            throw new IllegalArgumentException("--compare runs PyTorch in one process: run it without mpirun");
+        }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
             BenchResult ours = BenchRun.run(config, replicas, qat, lora, profileSteps);
+            if (!main) {
+                continue;   // rank 0 prints the job's line
+            }
             System.out.println(ours.toJson());
             if (ours.profile() != null) {
                 System.out.print(ours.profile().toText());

@@ -25,6 +25,7 @@ import spindle.trainers.LanguageModeling;
 import spindle.trainers.StepMetrics;
 import spindle.trainers.Trainer;
 import spindle.trainers.TrainerOptions;
+import spindle.trainers.mpi.ProcessGroup;
 
 /**
  * The measured steps of {@link Bench}: {@link Trainer} steps, as {@code pretrain} runs them, on the work of
@@ -47,7 +48,8 @@ final class BenchRun {
         HfConfig hf = HfConfig.read(configFile);
         int batch = train.path("batch").asInt(8);
         int seq = train.path("seq").asInt(256);
-        int threads = train.path("threads").asInt(2);
+        ProcessGroup group = ProcessGroup.world();   // under mpirun: every rank trains on the whole batch
+        int threads = threadsPerProcess(train.path("threads").asInt(2), group);
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
@@ -74,13 +76,21 @@ final class BenchRun {
         }
         double median = times.median();
         StepCost cost = StepCost.of(gemms, times.count(), median, times.cpuMillisPerStep(), threads, n);
+        Communication comm = times.communication(group.size());
         freeNow(model, optimizer);
         StepMetrics last = times.last();
         double balance = last.balanceLoss();
         String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "");
         return new BenchResult(name, threads, n, median,
-            times.min(), batch * seq / (median / 1e3), model.parameterCount(), model.trainableParameterCount(),
-            last.peakRssBytes() / 1e6, ops, last.loss() - (Double.isNaN(balance) ? 0 : balance), cost, profile);
+            times.min(), (double) group.size() * batch * seq / (median / 1e3), model.parameterCount(),
+            model.trainableParameterCount(), last.peakRssBytes() / 1e6, ops,
+            last.loss() - (Double.isNaN(balance) ? 0 : balance), cost, comm, profile);
+    }
+
+    /** The config's threads, or under an MPI job OMP_NUM_THREADS when set (./spindle sets cores / local ranks). */
+    private static int threadsPerProcess(int configured, ProcessGroup group) {
+        String omp = System.getenv("OMP_NUM_THREADS");
+        return group.size() > 1 && omp != null && omp.matches("[1-9][0-9]*") ? Integer.parseInt(omp) : configured;
     }
 
     /**

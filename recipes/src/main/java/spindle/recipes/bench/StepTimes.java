@@ -20,6 +20,8 @@ final class StepTimes implements Callback {
     private StepMetrics last;
     private long cpuAtWarmup;
     private long cpuAtLast;
+    private double[] commAtWarmup = new double[3];   // bytes, seconds in MPI_Allreduce, seconds waited
+    private double[] commAtLast = new double[3];
 
     StepTimes(int warmup) {
         this.warmup = warmup;
@@ -30,9 +32,11 @@ final class StepTimes implements Callback {
         if (m.step() > warmup) {
             millis.add(m.seconds() * 1e3);
             cpuAtLast = processCpuNanos();
+            commAtLast = comm(trainer);
         } else if (m.step() == warmup) {
             GemmMeter.start();
             cpuAtWarmup = processCpuNanos();
+            commAtWarmup = comm(trainer);
         }
         last = m;
     }
@@ -40,6 +44,18 @@ final class StepTimes implements Callback {
     /** CPU time of the whole process (every thread: BLAS's and OpenMP's too) per timed step. */
     double cpuMillisPerStep() {
         return (cpuAtLast - cpuAtWarmup) / 1e6 / millis.size();
+    }
+
+    private static double[] comm(Trainer trainer) {
+        var c = trainer.communication();
+        return new double[] {c.bytes(), c.commSeconds(), c.waitSeconds()};
+    }
+
+    /** The timed steps' gradient all-reduce (zeros in a single process). */
+    Communication communication(int processes) {
+        int n = millis.size();
+        return new Communication(processes, (commAtLast[0] - commAtWarmup[0]) / n,
+            (commAtLast[1] - commAtWarmup[1]) * 1e3 / n, (commAtLast[2] - commAtWarmup[2]) * 1e3 / n);
     }
 
     private static long processCpuNanos() {

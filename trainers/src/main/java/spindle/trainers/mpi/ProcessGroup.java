@@ -114,6 +114,42 @@ public final class ProcessGroup {
         return out;
     }
 
+    /**
+     * Every rank's share of a list of texts, on every rank: slot {@code i} belongs to rank {@code i % size()}, which
+     * gives its text in {@code mine[i]} (the other ranks' entries are ignored and may be null). Returns all the slots,
+     * the same on every rank.
+     */
+    public String[] shareByRank(String[] mine) {
+        if (mpi == null) {
+            return mine.clone();
+        }
+        double[] lengths = new double[mine.length];
+        for (int i = rank(); i < mine.length; i += size()) {
+            lengths[i] = mine[i].length();
+        }
+        lengths = allReduceSum(lengths);
+        int[] from = new int[mine.length + 1];
+        for (int i = 0; i < mine.length; i++) {
+            from[i + 1] = from[i] + (int) lengths[i];
+        }
+        double[] chars = new double[from[mine.length]];
+        for (int i = rank(); i < mine.length; i += size()) {
+            for (int k = 0; k < mine[i].length(); k++) {
+                chars[from[i] + k] = mine[i].charAt(k);
+            }
+        }
+        chars = allReduceSum(chars);   // each character has one nonzero term: exact
+        String[] all = new String[mine.length];
+        for (int i = 0; i < mine.length; i++) {
+            StringBuilder text = new StringBuilder(from[i + 1] - from[i]);
+            for (int k = from[i]; k < from[i + 1]; k++) {
+                text.append((char) chars[k]);
+            }
+            all[i] = text.toString();
+        }
+        return all;
+    }
+
     /** Overwrites {@code a} (float or double) on every rank with rank 0's values. */
     public void broadcast(INDArray a) {
         if (mpi == null || a.length() == 0) {
