@@ -143,7 +143,7 @@ public final class Linalg {
     }
 
     /** into += aᵀ·b; BLAS writes only a dense row-major array, so a strided gradient gets the sum added instead. */
-    private static void addProduct(INDArray a, INDArray b, INDArray into, long[] shape) {
+    static void addProduct(INDArray a, INDArray b, INDArray into, long[] shape) {
         if (into.ordering() == 'c' && into.elementWiseStride() == 1) {
             meteredGemm(a, b, into, true, false, 1.0);
         } else {
@@ -154,7 +154,7 @@ public final class Linalg {
     }
 
     /** A fresh array of {@code shape} holding op(x)·op(y), op a transpose where asked; BLAS writes it in place. */
-    private static INDArray gemm(INDArray x, INDArray y, boolean tx, boolean ty, long[] shape) {
+    static INDArray gemm(INDArray x, INDArray y, boolean tx, boolean ty, long[] shape) {
         INDArray out = Nd4j.createUninitialized(x.dataType(), shape);
         long rows = tx ? x.size(1) : x.size(0);
         long cols = ty ? y.size(0) : y.size(1);
@@ -163,7 +163,7 @@ public final class Linalg {
     }
 
     /** c = op(x)·op(y) + beta·c through BLAS, recorded by {@link GemmMeter} when it is on. */
-    private static void meteredGemm(INDArray x, INDArray y, INDArray c, boolean tx, boolean ty, double beta) {
+    static void meteredGemm(INDArray x, INDArray y, INDArray c, boolean tx, boolean ty, double beta) {
         long begin = GemmMeter.begin();
         Nd4j.gemm(x, y, c, tx, ty, 1.0, beta);
         GemmMeter.end(begin, x.dataType(), 1, c.size(0), c.size(1), tx ? x.size(0) : x.size(1), tx, ty);
@@ -179,7 +179,7 @@ public final class Linalg {
         return c;
     }
 
-    private static void sameDtype(String op, Tensor a, Tensor b) {
+    static void sameDtype(String op, Tensor a, Tensor b) {
         DataType ta = a.dtype();
         if (ta != b.dtype()) {
             throw new IllegalArgumentException(op + ": dtypes differ (" + ta + " and " + b.dtype()

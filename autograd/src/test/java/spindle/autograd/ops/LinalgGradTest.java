@@ -163,7 +163,7 @@ class LinalgGradTest {
         assertTrue(e.getMessage().contains("DOUBLE and FLOAT"), e.getMessage());
     }
 
-    private static INDArray random(SplittableRandom rng, long... shape) {
+    static INDArray random(SplittableRandom rng, long... shape) {
         INDArray v = Nd4j.create(DataType.DOUBLE, shape);
         for (long i = 0; i < v.length(); i++) {
             v.putScalar(i, rng.nextDouble(-1, 1));
@@ -172,7 +172,7 @@ class LinalgGradTest {
     }
 
     /** max |a - b|, NaN when either side holds a NaN (ND4J's amaxNumber skips NaN elements, Math.max keeps them). */
-    private static double maxAbsDiff(INDArray a, INDArray b) {
+    static double maxAbsDiff(INDArray a, INDArray b) {
         return Arrays.stream(a.sub(b).dup('c').data().asDouble()).map(Math::abs).reduce(0, Math::max);
     }
 }

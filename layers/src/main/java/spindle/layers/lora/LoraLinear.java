@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Activations;
+import spindle.autograd.ops.LowRank;
 import spindle.layers.EffectiveWeight;
 import spindle.layers.Init;
 import spindle.layers.Layer;
@@ -94,7 +95,7 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         if (options.dora()) {
             return forward(x, weightNorm());   // backward reads the norm: it must outlive this call
         }
-        return add(product.apply(x, weight, bias), update(dropout(x)));
+        return baseAndUpdate(x, dropout(x), bias);
     }
 
     /**
@@ -111,7 +112,7 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         Tensor factor = div(magnitude, Tensor.of(rowNorm));
         Tensor dropped = dropout(x);
         if (dropped == x) {
-            Tensor y = mul(add(product.apply(x, weight, null), update(x)), factor);
+            Tensor y = mul(baseAndUpdate(x, x, null), factor);
             return bias == null ? y : add(y, bias);
         }
         Tensor correction = mul(product.apply(dropped, weight, null), addScalar(factor, -1));
@@ -246,6 +247,17 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
             return x;
         }
         return Activations.dropout(x, options.dropout(), true, dropoutSeeds.getAsLong());
+    }
+
+    /**
+     * x·Wᵀ + b + s·(x'·Aᵀ)·Bᵀ, in the graph: one op for the plain product, which keeps only its [rows, r] part for
+     * backward, where the composite form kept three [rows, out] arrays per adapted linear until the step's end.
+     */
+    private Tensor baseAndUpdate(Tensor x, Tensor dropped, Tensor b) {
+        if (product == BaseProduct.LINEAR) {
+            return LowRank.linear(x, dropped, weight, b, loraA.weight(), loraB.weight(), options.scale());
+        }
+        return add(product.apply(x, weight, b), update(dropped));
     }
 
     /** s · (x·Aᵀ)·Bᵀ, in the graph. */
