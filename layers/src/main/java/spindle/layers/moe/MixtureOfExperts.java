@@ -32,7 +32,8 @@ import spindle.layers.SwiGlu;
  * n_shared_experts; absent when n_shared_experts is 0).
  *
  * <p>Each expert runs once on the tokens routed to it (gathered with indexSelect); an expert that receives no
- * tokens is skipped but still gets a zero gradient. In training mode with moe_capacity_factor > 0 an expert keeps
+ * tokens is skipped but still gets a zero gradient. Plain experts run all together as batched products when the
+ * padding that needs is small ({@link ExpertBatch}), with the same results. In training mode with moe_capacity_factor > 0 an expert keeps
  * at most ceil(moe_capacity_factor * N * K / E) slots, the earliest tokens first; a dropped slot contributes
  * nothing (the token keeps its other experts and the residual).
  */
@@ -119,6 +120,23 @@ public final class MixtureOfExperts extends Module {
      */
     private Tensor routedExperts(Tensor x, Tensor weights, Dispatch d) {
         long n = x.size(0);
+        Tensor stacked;
+        long[] rowOfSlot;
+        if (ExpertBatch.applies(experts.items(), d, dims)) {
+            ExpertBatch.Outputs batched = ExpertBatch.forward(x, experts.items(), d);
+            stacked = batched.rows();
+            rowOfSlot = batched.rowOfSlot();
+        } else {
+            stacked = oneByOne(x, d);
+            rowOfSlot = d.rowOfSlot();
+        }
+        Tensor perSlot = Indexing.indexSelect(stacked, 0, Tensor.of(Nd4j.createFromArray(rowOfSlot)));
+        Tensor weighted = mul(reshape(perSlot, n, dims.topK(), dims.hidden()), unsqueeze(weights, 2));   // [N,K,hidden]
+        return sum(weighted, false, 1);
+    }
+
+    /** Each expert on its own tokens, outputs stacked [M, hidden] in {@link Dispatch}'s row order (+ a zero row). */
+    private Tensor oneByOne(Tensor x, Dispatch d) {
         List<Tensor> outs = new ArrayList<>();
         List<Tensor> idle = new ArrayList<>();
         for (int e = 0; e < dims.nRoutedExperts(); e++) {
@@ -133,10 +151,7 @@ public final class MixtureOfExperts extends Module {
         if (!idle.isEmpty() || d.keptTotal() < d.rowOfSlot().length) {
             outs.add(zeroRow(x, idle));
         }
-        Tensor stacked = outs.size() == 1 ? outs.get(0) : Joins.concat(0, outs.toArray(Tensor[]::new));
-        Tensor perSlot = Indexing.indexSelect(stacked, 0, Tensor.of(Nd4j.createFromArray(d.rowOfSlot())));
-        Tensor weighted = mul(reshape(perSlot, n, dims.topK(), dims.hidden()), unsqueeze(weights, 2));   // [N,K,hidden]
-        return sum(weighted, false, 1);
+        return outs.size() == 1 ? outs.get(0) : Joins.concat(0, outs.toArray(Tensor[]::new));
     }
 
     /**

@@ -58,6 +58,17 @@ class MoeGradTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void gradientWithRespectToInputMatchesCentralDifferences(MoeConfig c) {
+        for (boolean batched : new boolean[] {true, false}) {
+            ExpertBatch.forced = batched;
+            try {
+                inputGradient(c);
+            } finally {
+                ExpertBatch.forced = null;
+            }
+        }
+    }
+
+    private static void inputGradient(MoeConfig c) {
         MixtureOfExperts moe = layer(c);
         Tensor r = MoeFixtures.randn(5, B, T, HIDDEN);
         GradCase gc = GradCase.of(in -> objective(moe, in[0], r), shape(B, T, HIDDEN));
@@ -69,6 +80,15 @@ class MoeGradTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("parameterCases")
     void gradientWithRespectToGateAndExpertWeightsMatchesCentralDifferences(MoeConfig c) {
+        ExpertBatch.forced = true;   // MoeTorchParityTest checks both paths' weight gradients against PyTorch's
+        try {
+            weightGradients(c);
+        } finally {
+            ExpertBatch.forced = null;
+        }
+    }
+
+    private static void weightGradients(MoeConfig c) {
         MixtureOfExperts moe = layer(c);
         Tensor x = MoeFixtures.randn(4, B, T, HIDDEN).requiresGrad(false);
         Tensor r = MoeFixtures.randn(5, B, T, HIDDEN);

@@ -135,9 +135,30 @@ class MoeTorchParityTest {
         return flat;
     }
 
+    /** The experts as batched products ({@link ExpertBatch}). */
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void outputLossCountsAndGradientsMatchPyTorch(Case c) {
+        checkWithExpertsBatched(c, true);
+    }
+
+    /** The experts one by one, as LoRA or fake-quantised experts run. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void outputLossCountsAndGradientsMatchPyTorchExpertByExpert(Case c) {
+        checkWithExpertsBatched(c, false);
+    }
+
+    private static void checkWithExpertsBatched(Case c, boolean batched) {
+        ExpertBatch.forced = batched;
+        try {
+            check(c);
+        } finally {
+            ExpertBatch.forced = null;
+        }
+    }
+
+    private static void check(Case c) {
         Map<String, Object> ref = reference.get(c.name());
         MixtureOfExperts moe = c.build();
         Tensor x = c.x();
