@@ -15,6 +15,9 @@ command -v mpicc >/dev/null || { echo "measure-overhead.sh: mpicc is missing (ap
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mpicc -O2 -o "$work/allreduce_time" "$root/recipes/mpi/allreduce_time.c"
+# One thread per process in every run, so the single process does what each rank of two does.
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["train"]["threads"] = 1; json.dump(c, open(sys.argv[2], "w"))' \
+  "$config" "$work/config.json"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_oob_tcp_if_include=lo
 mpi=(mpirun -np 2 --oversubscribe --bind-to none -x OMP_NUM_THREADS=1)
 tcp=(-x OMPI_MCA_btl=self,tcp -x OMPI_MCA_btl_tcp_if_include=lo)
@@ -23,13 +26,13 @@ echo "load before: $(uptime)"
 
 bench() {   # LABEL then the command; keeps the JSON line in $work/LABEL
   local label="$1"; shift
-  "$@" bench --config "$config" --replicas 1 2>"$work/$label.err" | grep '^{"impl": "spindle"' > "$work/$label" \
+  "$@" bench --config "$work/config.json" --replicas 1 2>"$work/$label.err" | grep '^{"impl": "spindle"' > "$work/$label" \
     || { echo "$label failed:" >&2; cat "$work/$label.err" >&2; exit 1; }
   echo "$label: $(cat "$work/$label")"
 }
 field() { grep -o "\"$2\": [0-9.eE+-]*" "$work/$1" | head -1 | cut -d' ' -f2; }
 
-OMP_NUM_THREADS=1 bench np1 "$root/spindle"
+bench np1 "$root/spindle"
 bench shm "${mpi[@]}" "$root/spindle"
 bench shm2 "${mpi[@]}" -x SPINDLE_BUCKET_MB=2 "$root/spindle"
 bench tcp "${mpi[@]}" "${tcp[@]}" "$root/spindle"

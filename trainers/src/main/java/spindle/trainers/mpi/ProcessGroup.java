@@ -4,6 +4,8 @@ package spindle.trainers.mpi;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
@@ -39,11 +41,31 @@ public final class ProcessGroup {
                 String library = System.getenv("SPINDLE_MPI_LIBRARY");
                 MpiAbi abi = library == null || library.isEmpty() ? MpiAbi.OPEN_MPI : MpiAbi.OPEN_MPI.withLibrary(library);
                 world = new ProcessGroup(Mpi.start(abi));
+                requireLaunchedSize(System.getenv(), world.size());
             } else {
                 world = SINGLE;
             }
         }
         return world;
+    }
+
+    /**
+     * Fails when the launcher started more processes than MPI joined: an MPI library that cannot talk to the
+     * launcher (Debian's Open MPI speaks PMIx, not Slurm's PMI-2) starts each process as a job of its own, and N
+     * one-process runs would each train alone and write as rank 0.
+     */
+    static void requireLaunchedSize(Map<String, String> env, int mpiSize) {
+        for (String name : List.of("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS")) {
+            String value = env.get(name);
+            if (value != null && value.matches("[0-9]+")) {
+                if (Integer.parseInt(value) != mpiSize) {
+                    throw new IllegalStateException("MPI: the launcher started " + value + " processes (" + name + "="
+                        + value + ") but MPI joined " + mpiSize + "; with Slurm use srun --mpi=pmix, which Open MPI"
+                        + " speaks (srun --mpi=list shows what the cluster has)");
+                }
+                return;
+            }
+        }
     }
 
     /** Finalizes MPI if {@link #world()} started it; the last thing a rank does before it exits normally. */
