@@ -4,8 +4,6 @@ package spindle.recipes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -14,6 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import spindle.data.HfConfig;
+import spindle.data.tokenizer.TokenizerFiles;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.layers.qat.QatConfig;
@@ -29,9 +28,6 @@ import spindle.layers.qat.QatScheme;
             + " is quantized after training (PTQ). Prints the file size against float32 as a JSON line."
             + " generate and eval load OUT with quantized linears."})
 final class Convert implements Callable<Integer> {
-    private static final List<String> CARRIED = List.of("tokenizer.json", "tokenizer_config.json",
-        "special_tokens_map.json", "generation_config.json");
-
     @Spec
     private CommandSpec spec;
 
@@ -61,11 +57,7 @@ final class Convert implements Callable<Integer> {
         CausalLm model = CausalLms.fromPretrained(modelDir, DataType.FLOAT);
         HfConfig config = HfConfig.read(modelDir.resolve("config.json"));
         QatConvert.Report report = QatConvert.write(model, config, qat, out);
-        for (String name : CARRIED) {
-            if (Files.isRegularFile(modelDir.resolve(name))) {
-                Files.copy(modelDir.resolve(name), out.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        TokenizerFiles.copy(modelDir, out);
         spec.commandLine().getErr().println(String.format(Locale.ROOT, "convert: %s %s, group_size %d: %d linears quantized, %d left float;"
             + " %s is %.1f%% of the float32 size (%d of %d bytes)", prepared ? "QAT model" : "plain model (PTQ)",
             qat.scheme().id(), qat.groupSize(), report.quantized().size(), report.skipped().size(), report.file(),

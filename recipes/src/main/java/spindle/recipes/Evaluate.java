@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.autograd.GradMode;
@@ -15,7 +14,6 @@ import spindle.data.TextCorpus;
 import spindle.data.tokenizer.ModelTokenizer;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
-import spindle.layers.qat.QuantizedModels;
 import spindle.trainers.LanguageModeling;
 
 /** {@code spindle eval}: mean next-token loss and perplexity of a trained model on a split of a text. */
@@ -28,6 +26,10 @@ final class Evaluate implements Callable<Integer> {
         + " ${DEFAULT-VALUE}); one written by `spindle convert` runs with quantized linears, one with a qat.json"
         + " fake-quantized.")
     private Path modelDir;
+
+    @Option(names = "--adapter", description = "A PEFT adapter directory (as `spindle finetune` writes) applied to the"
+        + " model of --model-dir, unmerged.")
+    private Path adapter;
 
     @Option(names = "--text", defaultValue = "moby-dick", description = "'moby-dick' or a UTF-8 text file (default: ${DEFAULT-VALUE}).")
     private String text;
@@ -49,7 +51,7 @@ final class Evaluate implements Callable<Integer> {
         if (!split.equals("train") && !split.equals("val")) {
             throw new IllegalArgumentException("--split must be train or val but is " + split);
         }
-        CausalLm model = QuantizedModels.loadAny(modelDir, DataType.FLOAT);   // quantized or fake-quantized as saved
+        CausalLm model = RunnableModels.load(modelDir, adapter);
         Path work = Files.createTempDirectory("spindle-eval");
         TextCorpus.Split corpus;
         try (ModelTokenizer tokenizer = ModelTokenizer.forModelDir(modelDir)) {

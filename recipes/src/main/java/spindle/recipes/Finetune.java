@@ -36,14 +36,16 @@ import spindle.trainers.mpi.ProcessGroup;
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
     description = {"LoRA fine-tunes a base model directory (default: the one `spindle pretrain` writes) on prompt/response"
-        + " pairs, byte-level: the embedded quiz questions by default, or JSONL files (one {\"prompt\": ..., \"response\":"
-        + " ...} per line; an optional \"answers\" list holds accepted variants). The loss is taken on the response and"
-        + " the newline that ends it, not on the prompt.",
+        + " pairs: the embedded quiz questions by default, or JSONL files (one {\"prompt\": ..., \"response\": ...} per"
+        + " line; an optional \"answers\" list holds accepted variants). Text is tokenized with the base directory's"
+        + " tokenizer.json when it has one, else byte-level (the models `spindle pretrain` writes). The loss is taken on"
+        + " the response and the newline that ends it, not on the prompt.",
         "%nPrints PEFT's trainable-params line, then before and after training: the held-out loss on the response"
             + " tokens and the exact-match accuracy of greedy answers on both splits, and some answers. Writes"
             + " OUTPUT/adapter (PEFT's adapter_config.json + adapter_model.safetensors), OUTPUT/checkpoints (adapter and"
             + " optimizer state only; a rerun resumes, as pretrain's do), OUTPUT/metrics.csv, OUTPUT/tensorboard,"
-            + " OUTPUT/loss.png, and with --merge OUTPUT/merged (a plain model directory for `spindle generate`/`eval`).",
+            + " OUTPUT/loss.png, and with --merge OUTPUT/merged (a plain model directory with the base's tokenizer files, for"
+            + " `spindle generate`/`eval`).",
         "%nUnder mpirun -np N each process trains on data.batch / N rows and answers 1/N of the questions; rank 0"
             + " writes (README: \"Several machines\")."})
 final class Finetune implements Callable<Integer>, ConfiguredRecipe {
@@ -52,7 +54,9 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
     @Mixin
     private RecipeArgs args = new RecipeArgs();
 
-    @Option(names = "--merge", description = "Also write OUTPUT/merged: the base with the adapter merged into its weights.")
+    @Option(names = "--merge", description = "Also write OUTPUT/merged: the base with the adapter merged into its weights,"
+        + " its config.json and tokenizer files (tokenizer.json, tokenizer_config.json, special_tokens_map.json,"
+        + " generation_config.json, those it has).")
     private boolean merge;
 
     @Override

@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.data.HfConfig;
 import spindle.data.Safetensors;
 import spindle.data.WeightFiles;
+import spindle.data.tokenizer.TokenizerFiles;
 import spindle.layers.lora.AdaptedModel;
 import spindle.layers.lora.LoraConfig;
 import spindle.layers.lora.LoraModels;
@@ -60,12 +61,14 @@ final class FinetuneModel {
     }
 
     /**
-     * A plain model directory: the base's config.json and the merged weights (W + s·B·A per adapted linear) under
-     * the base's keys, which {@code spindle generate} and {@code eval} load as any other model.
+     * A plain model directory: the base's config.json and tokenizer files ({@link TokenizerFiles}) and the merged
+     * weights (W + s·B·A per adapted linear) under the base's keys, which {@code spindle generate} and {@code eval}
+     * load as any other model, with the base's tokenizer.
      */
     static void writeMerged(AdaptedModel adapted, Path base, Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.copy(base.resolve("config.json"), dir.resolve("config.json"), StandardCopyOption.REPLACE_EXISTING);
+        TokenizerFiles.copy(base, dir);
         Map<String, INDArray> merged = adapted.mergedState();
         Safetensors.write(dir.resolve("model.safetensors"), merged, Map.of("format", "pt"));
         adapted.adapters().keySet().forEach(name -> merged.get(name + ".weight").close());   // the new merged arrays

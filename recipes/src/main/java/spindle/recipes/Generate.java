@@ -3,16 +3,13 @@ package spindle.recipes;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import spindle.data.tokenizer.ModelTokenizer;
-import spindle.layers.lora.PeftAdapters;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.layers.models.Generator;
 import spindle.layers.models.SamplingOptions;
-import spindle.layers.qat.QuantizedModels;
 
 /** {@code spindle generate}: text from a model directory (config.json, weights, optionally tokenizer.json). */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -52,8 +49,7 @@ final class Generate implements Callable<Integer> {
 
     @Override
     public Integer call() throws java.io.IOException {
-        CausalLm model = adapter == null ? QuantizedModels.loadAny(modelDir, DataType.FLOAT)   // quantized or fake-quantized as saved
-            : PeftAdapters.fromPretrained(modelDir, adapter, DataType.FLOAT).model();
+        CausalLm model = RunnableModels.load(modelDir, adapter);
         try (ModelTokenizer tokens = ModelTokenizer.forModelDir(modelDir)) {
             CausalLms.requireVocab(model, tokens.tokenizer());
             var options = SamplingOptions.greedy(maxNewTokens).withTemperature(temperature).withTopK(topK).withTopP(topP)

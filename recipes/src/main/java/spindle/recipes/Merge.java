@@ -11,8 +11,10 @@ import spindle.layers.lora.PeftAdapters;
 /** {@code spindle merge}: a base model directory plus a PEFT adapter directory, written as one plain model directory. */
 @Command(name = "merge", mixinStandardHelpOptions = true,
     description = "Merges a PEFT adapter directory (adapter_config.json + adapter_model.safetensors, as `spindle finetune`"
-        + " writes it) into its base model and writes a plain model directory (config.json + model.safetensors) that"
-        + " `spindle generate` and `spindle eval` load; the same as `spindle finetune --merge` after the fact.")
+        + " writes it) into its base model and writes a plain model directory (config.json + model.safetensors, and the"
+        + " base's tokenizer.json, tokenizer_config.json, special_tokens_map.json and generation_config.json where it"
+        + " has them) that `spindle generate` and `spindle eval` load with the base's tokenizer; the same as"
+        + " `spindle finetune --merge` after the fact.")
 final class Merge implements Callable<Integer> {
     @Option(names = "--model-dir", defaultValue = "runs/pretrain/model", description = "Base model directory (default:"
         + " ${DEFAULT-VALUE}).")

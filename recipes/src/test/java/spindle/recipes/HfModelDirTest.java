@@ -35,7 +35,7 @@ class HfModelDirTest {
 
     @Test
     void generateEncodesWithTheTokenizerAndStopsAtItsEosToken() throws Exception {
-        writeModelDir(true);
+        writeModelDir(dir, true);
         CommandRun run = CommandRun.of("generate", "--model-dir", dir.toString(), "--prompt", "call me ishmael",
             "--max-new-tokens", "5", "--temperature", "0");
         assertEquals(0, run.exit(), run.toString());
@@ -45,7 +45,7 @@ class HfModelDirTest {
 
     @Test
     void evalCountsLossPerTokenOfTheTokenizer() throws Exception {
-        writeModelDir(false);
+        writeModelDir(dir, false);
         Path text = Files.writeString(dir.resolve("text.txt"), "call me ishmael . the whale . the sea . ".repeat(100));
         CommandRun run = CommandRun.of("eval", "--model-dir", dir.toString(), "--text", text.toString(), "--split",
             "train", "--seq", "8", "--batches", "2");
@@ -55,7 +55,7 @@ class HfModelDirTest {
 
     @Test
     void inspectListsShardsDtypeKindsKeysAndTokenizer() throws Exception {
-        writeModelDir(false);
+        writeModelDir(dir, false);
         String config = CONFIG.replace("}", ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}, \"my_key\": 1}");
         Files.writeString(dir.resolve("config.json"), config);
         CommandRun run = CommandRun.of("inspect", "--model-dir", dir.toString());
@@ -71,7 +71,7 @@ class HfModelDirTest {
     }
 
     /** A random model (final norm zero when {@code flat}: equal logits), sharded, with tokenizer files. */
-    private void writeModelDir(boolean flat) throws Exception {
+    static void writeModelDir(Path dir, boolean flat) throws Exception {
         CausalLm model = CausalLms.fromHfConfig(HfConfig.parse(CONFIG, "test config"), DataType.FLOAT, 3);
         if (flat) {
             try (var off = spindle.autograd.GradMode.disable()) {
