@@ -2,7 +2,6 @@
 package spindle.layers.qat;
 
 import java.util.Arrays;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
@@ -61,10 +60,7 @@ public final class FakeQuant {
     /** Fake-quantizes each block of {@code block} consecutive elements (c order) on its own parameters. */
     private static Tensor apply(String op, Tensor x, int block, QuantGrid grid) {
         Precision p = Precision.of(x.dtype(), op);
-        long[] shape = x.shape();
-        INDArray rows = x.value().reshape('c', -1, block);
-        FakeQuantKernel k = new FakeQuantKernel(grid, rows, p);
-        return Tape.record(op, k.out.reshape('c', shape),
-            g -> g.add(0, k.passGradient(g.out().reshape('c', -1, block)).reshape('c', shape)), x);
+        FakeQuantKernel k = new FakeQuantKernel(grid, x.value(), block, p);
+        return Tape.record(op, k.out, g -> g.add(0, k.passGradient(g.out())), x);
     }
 }

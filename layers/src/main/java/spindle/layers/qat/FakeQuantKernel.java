@@ -2,78 +2,90 @@
 package spindle.layers.qat;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * One fake quantization as whole-array ND4J ops on the blocks as rows [blocks, block]: the per-row min and max are
- * native reductions, the few per-row parameters come from {@link QuantGrid#rowParams} in Java, and every
- * elementwise step is one native op in the values' dtype, in {@link QuantGrid}'s order, so each result is rounded
- * exactly as the per-element formulas round it (a float32 op is the correctly rounded float result).
+ * One fake quantization of the blocks of {@code block} consecutive values (c order) of an array, in Java over a bulk
+ * copy of its values ({@link HostValues}): per block, one pass for the min and max and one that computes each code,
+ * the clamp and the dequantized value with {@link QuantGrid}'s formulas, rounded to the dtype after every operation
+ * as torch rounds them ({@link FloatFakeQuant} for the float32 grids that multiply by 1/scale). Backward keeps only
+ * what the gradient needs: per block the scale and 1/scale, and one bit per element, set where the code was within
+ * [qmin, qmax] (the gradient passes there).
  */
 final class FakeQuantKernel {
-    /** Per-row scale, zero point and 1/scale as [blocks, 1] columns of the values' dtype. */
-    final INDArray scale;
-    final INDArray zeroPoint;
-    final INDArray inverse;
-    /** 1 where the code was within [qmin, qmax] (the gradient passes), 0 where the clamp clamped it. */
-    final INDArray pass;
-    /** The fake-quantized rows. */
-    final INDArray out;
     private final QuantGrid grid;
+    private final Precision p;
+    private final int block;
+    private final double[] scale;
+    private final double[] inverse;
+    private final long[] pass;
+    /** The fake-quantized values, in the input's dtype and shape. */
+    final INDArray out;
 
-    FakeQuantKernel(QuantGrid grid, INDArray rows, Precision p) {
+    FakeQuantKernel(QuantGrid grid, INDArray values, int block, Precision p) {
         this.grid = grid;
-        int blocks = (int) rows.size(0);
-        double[] min = rows.min(1).data().asDouble();
-        double[] max = rows.max(1).data().asDouble();
-        double[][] cols = new double[3][blocks];
-        for (int b = 0; b < blocks; b++) {
-            double[] qp = grid.rowParams(min[b], max[b], p);
-            for (int k = 0; k < 3; k++) {
-                cols[k][b] = qp[k];
+        this.p = p;
+        this.block = block;
+        int blocks = (int) (values.length() / block);
+        scale = new double[blocks];
+        inverse = new double[blocks];
+        pass = new long[(int) ((values.length() + 63) >>> 6)];
+        out = FloatFakeQuant.handles(grid, p) ? quantizeFloats(values) : quantizeDoubles(values);
+    }
+
+    private INDArray quantizeFloats(INDArray values) {
+        float[] v = HostValues.readFloats(values);
+        for (int b = 0; b < scale.length; b++) {
+            double[] range = FloatFakeQuant.minMax(v, b * block, block);
+            FloatFakeQuant.quantize(grid, v, b * block, block, keep(b, grid.rowParams(range[0], range[1], p)), pass);
+        }
+        return HostValues.write(v, values.shape());
+    }
+
+    private INDArray quantizeDoubles(INDArray values) {
+        double[] v = HostValues.readDoubles(values);
+        double lo = grid.lo;
+        double hi = grid.hi;
+        for (int b = 0; b < scale.length; b++) {
+            double[] qp = keep(b, grid.params(v, b * block, block, p));
+            for (int i = b * block; i < (b + 1) * block; i++) {
+                double code = grid.code(v[i], qp, p);
+                if (code >= lo && code <= hi) {   // torch.clamp's backward passes the bounds; NaN does not pass
+                    pass[i >>> 6] |= 1L << i;
+                }
+                v[i] = grid.dequantize(code < lo ? lo : code > hi ? hi : code, qp, p);
             }
         }
-        scale = column(cols[0], rows);
-        zeroPoint = column(cols[1], rows);
-        inverse = column(cols[2], rows);
-        INDArray q = codes(rows);
-        pass = q.gte(grid.lo).castTo(rows.dataType()).muli(q.lte(grid.hi).castTo(rows.dataType()));
-        out = dequantize(Transforms.min(Transforms.max(q, grid.lo, false), grid.hi, false));
+        return HostValues.write(v, values.dataType(), values.shape());
     }
 
-    /** d out / d rows applied to the upstream gradient rows g: g * scale then * (1/scale) (or / scale), masked. */
+    /** Keeps block b's scale and 1/scale for backward; returns qp. */
+    private double[] keep(int b, double[] qp) {
+        scale[b] = qp[0];
+        inverse[b] = qp[2];
+        return qp;
+    }
+
+    /**
+     * d out / d values applied to the upstream gradient g (the values' shape): (g * scale) * (1/scale), or
+     * (g * scale) / scale for tinygemm, where the code passed the clamp, else 0.
+     */
     INDArray passGradient(INDArray g) {
-        INDArray viaScale = g.mulColumnVector(scale);
-        INDArray dx = grid == QuantGrid.UINT4_TINYGEMM ? viaScale.diviColumnVector(scale) : viaScale.muliColumnVector(inverse);
-        return dx.muli(pass);
-    }
-
-    /** The codes before the clamp, as {@link QuantGrid#code}. */
-    private INDArray codes(INDArray v) {
-        return switch (grid) {
-            case INT8_ASYMMETRIC -> rint(v.mulColumnVector(inverse)).addiColumnVector(zeroPoint);
-            case UINT4_TINYGEMM -> rint(v.subColumnVector(zeroPoint.sub(scale.mul(8))).diviColumnVector(scale));
-            default -> rint(v.mulColumnVector(inverse));
-        };
-    }
-
-    /** The values of the clamped codes q (in place), as {@link QuantGrid#dequantize}. */
-    private INDArray dequantize(INDArray q) {
-        return switch (grid) {
-            case INT8_ASYMMETRIC -> q.subiColumnVector(zeroPoint).muliColumnVector(scale);
-            case UINT4_TINYGEMM -> q.subi(8).muliColumnVector(scale).addiColumnVector(zeroPoint);
-            default -> q.muliColumnVector(scale);
-        };
-    }
-
-    /** Round half to even, in place (Math.rint, torch.round). */
-    private static INDArray rint(INDArray x) {
-        return Nd4j.getExecutioner().exec(new Rint(x, x));
-    }
-
-    private static INDArray column(double[] v, INDArray like) {
-        return Nd4j.create(v, new long[] {v.length, 1}, 'c').castTo(like.dataType());
+        if (FloatFakeQuant.handles(grid, p)) {
+            float[] d = HostValues.readFloats(g);
+            for (int b = 0; b < scale.length; b++) {
+                FloatFakeQuant.passGradient(d, b * block, block, scale[b], inverse[b], pass);
+            }
+            return HostValues.write(d, g.shape());
+        }
+        double[] d = HostValues.readDoubles(g);
+        boolean divides = grid == QuantGrid.UINT4_TINYGEMM;
+        for (int b = 0; b < scale.length; b++) {
+            for (int i = b * block; i < (b + 1) * block; i++) {
+                boolean passes = (pass[i >>> 6] >>> i & 1L) != 0;
+                double viaScale = p.r(d[i] * scale[b]);
+                d[i] = !passes ? 0 : divides ? p.r(viaScale / scale[b]) : p.r(viaScale * inverse[b]);
+            }
+        }
+        return HostValues.write(d, g.dataType(), g.shape());
     }
 }
