@@ -8,10 +8,12 @@ import spindle.layers.lora.BaseProduct;
 /**
  * The frozen path of torchtune's QAT-LoRA linear: fq_act(x)·fq_weight(W)ᵀ + b, while the LoRA update keeps the
  * unquantized x and stays in float. A base whose input size the group does not divide stays float, as torchao
- * leaves such a linear unquantized; so does every base while fake quantization is switched off.
+ * leaves such a linear unquantized; so does every base while fake quantization is switched off. The frozen weights
+ * are quantized once and kept until they change ({@link FakeQuantWeights}).
  */
 public final class QatBaseProduct implements BaseProduct, FakeQuantized {
     private final QatConfig qat;
+    private final FakeQuantWeights fakeQuant;
     private boolean enabled = true;
 
     public QatBaseProduct(QatConfig qat) {
@@ -19,12 +21,13 @@ public final class QatBaseProduct implements BaseProduct, FakeQuantized {
             throw new IllegalArgumentException("QatBaseProduct: the QAT config must not be null");
         }
         this.qat = qat;
+        fakeQuant = new FakeQuantWeights(qat.scheme(), qat.groupSize());
     }
 
     @Override
     public Tensor apply(Tensor x, Tensor weight, Tensor bias) {
         if (enabled && quantizes((int) weight.shape()[1])) {
-            return QatLinear.forward(qat.scheme(), qat.groupSize(), x, weight, bias);
+            return fakeQuant.linear(x, weight, bias);
         }
         return Linalg.linear(x, weight, bias);
     }

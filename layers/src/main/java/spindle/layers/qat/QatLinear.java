@@ -17,8 +17,7 @@ import spindle.layers.Layer;
 public final class QatLinear extends Layer implements FakeQuantized {
     private final Tensor weight;
     private final Tensor bias;
-    private final QatScheme scheme;
-    private final int groupSize;
+    private final FakeQuantWeights fakeQuant;
     private boolean fakeQuantEnabled = true;
 
     /**
@@ -35,8 +34,7 @@ public final class QatLinear extends Layer implements FakeQuantized {
             throw new IllegalArgumentException("QatLinear: group_size " + groupSize + " must be positive and divide "
                 + "in_features " + in + " for scheme " + scheme.id());
         }
-        this.scheme = scheme;
-        this.groupSize = groupSize;
+        fakeQuant = new FakeQuantWeights(scheme, groupSize);
         weight = param("weight", init.create(dtype, out, in));
         bias = hasBias ? param("bias", Init.zeros().create(dtype, out)) : null;
     }
@@ -47,10 +45,13 @@ public final class QatLinear extends Layer implements FakeQuantized {
         if (!fakeQuantEnabled) {
             return Linalg.linear(x, weight, bias);
         }
-        return forward(scheme, groupSize, x, weight, bias);
+        return fakeQuant.linear(x, weight, bias);
     }
 
-    /** fq_act(x) fq_weight(weight)ᵀ + bias for {@code scheme}; also a tied head's logits (bias null). */
+    /**
+     * fq_act(x) fq_weight(weight)ᵀ + bias for {@code scheme}, quantizing the weight afresh ({@link FakeQuantWeights}
+     * keeps it while it does not change).
+     */
     public static Tensor forward(QatScheme scheme, int groupSize, Tensor x, Tensor weight, Tensor bias) {
         Tensor xq = scheme.quantizesActivations() ? FakeQuant.int8PerToken(x) : x;
         return Linalg.linear(xq, scheme.fakeQuantizeWeight(weight, groupSize), bias);
@@ -68,11 +69,11 @@ public final class QatLinear extends Layer implements FakeQuantized {
     }
 
     public QatScheme scheme() {
-        return scheme;
+        return fakeQuant.scheme();
     }
 
     public int groupSize() {
-        return groupSize;
+        return fakeQuant.groupSize();
     }
 
     public Tensor weight() {

@@ -13,13 +13,11 @@ import spindle.layers.models.CausalLm;
  * weight [vocab, hidden] (torchao swaps a tied head for a QAT linear too); the embedding stays the only parameter.
  */
 public final class QatTiedHead implements BiFunction<Tensor, Tensor, Tensor>, FakeQuantized {
-    private final QatScheme scheme;
-    private final int groupSize;
+    private final FakeQuantWeights fakeQuant;
     private boolean enabled = true;
 
     public QatTiedHead(QatScheme scheme, int groupSize) {
-        this.scheme = scheme;
-        this.groupSize = groupSize;
+        fakeQuant = new FakeQuantWeights(scheme, groupSize);
     }
 
     /**
@@ -40,7 +38,7 @@ public final class QatTiedHead implements BiFunction<Tensor, Tensor, Tensor>, Fa
 
     @Override
     public Tensor apply(Tensor hidden, Tensor embedding) {
-        return enabled ? QatLinear.forward(scheme, groupSize, hidden, embedding, null)
+        return enabled ? fakeQuant.linear(hidden, embedding, null)
             : Linalg.linear(hidden, embedding, null);
     }
 
