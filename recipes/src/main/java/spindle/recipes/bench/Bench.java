@@ -57,7 +57,8 @@ public final class Bench implements Callable<Integer> {
     private int replicas;
 
     @Option(names = "--qat", description = "Fake-quantize the projections as the config's \"qat\" section says"
-        + " (torch_ref.py bench --qat; default 8da4w, group size 32).")
+        + " (torch_ref.py bench --qat; default 8da4w, group size 32). With --lora: QAT-LoRA, the frozen base"
+        + " fake-quantized and the adapters in float (torch_ref.py bench --qat --lora).")
     private boolean qat;
 
     @Option(names = "--profile", arity = "0..1", fallbackValue = "20", paramLabel = "STEPS", description = "After the"
@@ -72,9 +73,6 @@ public final class Bench implements Callable<Integer> {
         }
         if (profileSteps < 0) {
             throw new IllegalArgumentException("--profile must be at least 1 step but is " + profileSteps);
-        }
-        if (qat && lora) {
-            throw new IllegalArgumentException("--qat with --lora (QAT-LoRA) is not benchmarked; give one of them");
         }
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1 but is " + rounds);

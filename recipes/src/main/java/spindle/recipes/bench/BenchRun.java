@@ -38,7 +38,7 @@ final class BenchRun {
     /**
      * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config.
      * With {@code qat} the projections are fake-quantized; with {@code lora} the base is frozen and adapters from
-     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}. {@code profileSteps} more steps
+     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}; with both, QAT-LoRA's model. {@code profileSteps} more steps
      * after them are sampled for {@link StepProfile} (none when 0).
      */
     static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora, int profileSteps)
@@ -55,7 +55,8 @@ final class BenchRun {
         Nd4j.factory().blas().setMaxThreads(threads);
         int n = replicas > 0 ? replicas : Math.min(threads, batch);
         long seed = train.path("seed").asLong(0);
-        CausalLm model = qat ? QatBench.model(hf, json, seed, configFile)
+        CausalLm model = qat && lora ? QatBench.loraModel(hf, json, seed, configFile)
+            : qat ? QatBench.model(hf, json, seed, configFile)
             : lora ? LoraModels.fromHfConfig(hf, DataType.FLOAT, BenchLora.read(configFile), seed).model()
             : CausalLms.fromHfConfig(hf, DataType.FLOAT, seed);
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
@@ -80,7 +81,8 @@ final class BenchRun {
         freeNow(model, optimizer);
         StepMetrics last = times.last();
         double balance = last.balanceLoss();
-        String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "");
+        String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "")
+            + (qat && lora ? " --lora" : "");
         return new BenchResult(name, threads, n, median,
             times.min(), (double) group.size() * batch * seq / (median / 1e3), model.parameterCount(),
             model.trainableParameterCount(), last.peakRssBytes() / 1e6, ops,

@@ -2,12 +2,16 @@
 package spindle.recipes.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.data.HfConfig;
+import spindle.layers.Init;
 import spindle.layers.models.CausalLm;
 import spindle.layers.models.CausalLms;
 import spindle.layers.qat.QatConfig;
+import spindle.layers.qat.QatLoraModels;
 import spindle.layers.qat.QatModels;
 import spindle.layers.qat.QatScheme;
 
@@ -25,6 +29,18 @@ final class QatBench {
         CausalLm init = CausalLms.fromHfConfig(hf, DataType.FLOAT, seed);
         model.loadStateDict(init.stateDict(), true);
         return model;
+    }
+
+    /**
+     * The model of {@code bench --qat --lora} (torchtune's QAT-LoRA, as {@code torch_ref.py bench CONFIG --qat --lora}
+     * builds it): the base prepared with the "qat" section and frozen, adapters from the "lora" section on its
+     * targets, which fake-quantize their base path; seeded as the plain LoRA bench.
+     */
+    static CausalLm loraModel(HfConfig hf, JsonNode configJson, long seed, Path configFile) throws IOException {
+        QatConfig qat = section(configJson.path("qat"), configFile);
+        Init init = Init.normal(0, hf.real("initializer_range", 0.02), new SplittableRandom(seed));
+        return QatLoraModels.fromHfConfig(hf, DataType.FLOAT, qat, BenchLora.read(configFile), init,
+            new SplittableRandom(seed).split()).adapted().model();
     }
 
     private static QatConfig section(JsonNode qat, Path configFile) {
