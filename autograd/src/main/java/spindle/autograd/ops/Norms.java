@@ -7,6 +7,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.NormKernels;
+import spindle.autograd.kernels.SmallKernels;
 
 /**
  * Normalisations over the last dim, each one fused node with a hand-written backward: RMSNorm (Llama) and
@@ -26,6 +29,9 @@ public final class Norms {
                 + Arrays.toString(x.shape()) + ")");
         }
         long d = lastDim("rmsNorm", x, weight, null, eps);
+        if (SmallKernels.fit(x.value(), weight.value())) {
+            return smallRmsNorm(x, weight, eps, (int) d);
+        }
         long[] xs = x.shape();
         long rows = x.value().length() / d;
         INDArray x2 = x.value().reshape(rows, d);
@@ -48,6 +54,27 @@ public final class Norms {
                 Memory.release(gx);
             }
             Memory.release(xhat);
+        }, x, weight);
+    }
+
+    /** rmsNorm through its Java kernels; the per-row r is kept for the backward in a Java array. */
+    private static Tensor smallRmsNorm(Tensor x, Tensor weight, double eps, int d) {
+        int n = (int) x.value().length();
+        int rows = n / d;
+        double[] r = new double[rows];
+        double[] y = Dense.scratch(2, n);
+        NormKernels.rmsNormForward(Dense.read(x.value(), 0), Dense.read(weight.value(), 1), eps, rows, d, y, r);
+        return Tape.record("rms_norm", Dense.array(y, x.dtype(), x.shape()), g -> {
+            double[] dx = g.needs(0) ? Dense.scratch(3, n) : null;
+            double[] dw = g.needs(1) ? Dense.scratch(4, d) : null;
+            NormKernels.rmsNormBackward(Dense.read(x.value(), 0), Dense.read(weight.value(), 1), r,
+                Dense.read(g.out(), 2), rows, d, dx, dw);
+            if (dx != null) {
+                g.add(0, Dense.array(dx, x.dtype(), x.shape()));
+            }
+            if (dw != null) {
+                g.add(1, Dense.array(dw, x.dtype(), d));
+            }
         }, x, weight);
     }
 

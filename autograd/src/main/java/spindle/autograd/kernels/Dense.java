@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.kernels;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.Memory;
+
+/**
+ * Moves the values of float32 and float64 arrays between ND4J's off-heap buffers and Java double[] arrays, in c
+ * order, with one bulk copy each way. The kernels compute in float64 whatever the arrays' dtype, so one kernel
+ * serves both dtypes (float32 results are rounded once, at the end).
+ *
+ * <p>The double[] arrays come from per-thread scratch slots that are reused by the next op on the same thread:
+ * a kernel reads its inputs into distinct slots, computes, and writes its results out before returning. Values a
+ * backward needs later are kept in arrays of their own.
+ */
+public final class Dense {
+    private static final ThreadLocal<Dense> SCRATCH = ThreadLocal.withInitial(Dense::new);
+    private static final int SLOTS = 8;
+
+    private final double[][] slots = new double[SLOTS][];
+    private double[] raw = new double[0];
+    private float[] staging = new float[0];
+
+    private Dense() {
+        for (int i = 0; i < SLOTS; i++) {
+            slots[i] = new double[0];
+        }
+    }
+
+    /**
+     * True when a's elements can be read straight from its buffer: zero offset, and either the default c-order
+     * strides or (up to rank 4) non-negative strides that stay inside the buffer, as a permuted view has.
+     */
+    public static boolean readable(INDArray a) {
+        if (a.wasClosed() || a.isEmpty() || a.length() > Integer.MAX_VALUE || a.offset() != 0 || a.data() == null) {
+            return false;
+        }
+        if (contiguous(a)) {
+            return true;
+        }
+        if (a.rank() > 4) {
+            return false;
+        }
+        long reach = 0;
+        for (int i = 0; i < a.rank(); i++) {
+            if (a.stride(i) < 0) {
+                return false;
+            }
+            reach += (a.size(i) - 1) * a.stride(i);
+        }
+        return reach < a.data().length() && reach < Integer.MAX_VALUE;
+    }
+
+    /** True when element i of a (in c order) is element i of its buffer. */
+    public static boolean contiguous(INDArray a) {
+        if (a.offset() != 0) {
+            return false;
+        }
+        long expected = 1;
+        for (int i = a.rank() - 1; i >= 0; i--) {
+            long n = a.size(i);
+            if (n != 1 && a.stride(i) != expected) {
+                return false;
+            }
+            expected *= n;
+        }
+        return true;
+    }
+
+    /**
+     * a's values in c order, in scratch slot {@code slot} of this thread (its first a.length() elements; valid
+     * until the slot is used again). An array that is not {@link #readable} or not float32/float64 is copied
+     * by ND4J first.
+     */
+    public static double[] read(INDArray a, int slot) {
+        Dense s = SCRATCH.get();
+        int n = (int) a.length();
+        double[] out = s.slot(slot, n);
+        DataType t = a.dataType();
+        if (t != DataType.FLOAT && t != DataType.DOUBLE || !readable(a)) {
+            INDArray copy = t == DataType.FLOAT || t == DataType.DOUBLE ? a.dup('c') : a.castTo(DataType.DOUBLE).dup('c');
+            s.load(copy, out, n);
+            Memory.release(copy);
+        } else if (contiguous(a)) {
+            s.load(a, out, n);
+        } else {
+            int reach = 1;
+            for (int i = 0; i < a.rank(); i++) {
+                reach += (int) ((a.size(i) - 1) * a.stride(i));
+            }
+            if (s.raw.length < reach) {
+                s.raw = new double[reach];
+            }
+            s.load(a, s.raw, reach);
+            gather(s.raw, a, out);
+        }
+        return out;
+    }
+
+    /** Scratch slot {@code slot} of this thread with room for n values; its contents are left over. */
+    public static double[] scratch(int slot, int n) {
+        return SCRATCH.get().slot(slot, n);
+    }
+
+    /** A fresh c-order array of {@code shape} and {@code dtype} holding the first elements of {@code values}. */
+    public static INDArray array(double[] values, DataType dtype, long... shape) {
+        INDArray out = Nd4j.createUninitialized(dtype, shape);
+        write(values, out);
+        return out;
+    }
+
+    /** Writes the first a.length() values into a, which must be {@link #contiguous} and float32 or float64. */
+    public static void write(double[] values, INDArray a) {
+        int n = (int) a.length();
+        if (!contiguous(a)) {
+            throw new IllegalArgumentException("Dense.write: the array of shape " + java.util.Arrays.toString(a.shape())
+                + " is not contiguous");
+        }
+        if (a.dataType() == DataType.DOUBLE) {
+            a.data().asNioDouble().put(0, values, 0, n);
+            return;
+        }
+        if (a.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("Dense.write: " + a.dataType() + " arrays are not supported");
+        }
+        float[] f = SCRATCH.get().staging(n);
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) values[i];
+        }
+        a.data().asNioFloat().put(0, f, 0, n);
+    }
+
+    /** The first n elements of a's buffer, widened to double. */
+    private void load(INDArray a, double[] dst, int n) {
+        if (a.dataType() == DataType.DOUBLE) {
+            a.data().asNioDouble().get(0, dst, 0, n);
+            return;
+        }
+        float[] f = staging(n);
+        a.data().asNioFloat().get(0, f, 0, n);
+        for (int i = 0; i < n; i++) {
+            dst[i] = f[i];
+        }
+    }
+
+    /** a's elements in c order from its buffer's values (offset 0, rank at most 4). */
+    private static void gather(double[] buffer, INDArray a, double[] out) {
+        int[] n = {1, 1, 1, 1};
+        int[] st = {0, 0, 0, 0};
+        int pad = 4 - a.rank();
+        for (int i = 0; i < a.rank(); i++) {
+            n[pad + i] = (int) a.size(i);
+            st[pad + i] = (int) a.stride(i);
+        }
+        int k = 0;
+        for (int i0 = 0; i0 < n[0]; i0++) {
+            for (int i1 = 0; i1 < n[1]; i1++) {
+                for (int i2 = 0; i2 < n[2]; i2++) {
+                    int base = i0 * st[0] + i1 * st[1] + i2 * st[2];
+                    for (int i3 = 0; i3 < n[3]; i3++) {
+                        out[k++] = buffer[base + i3 * st[3]];
+                    }
+                }
+            }
+        }
+    }
+
+    private double[] slot(int slot, int n) {
+        if (slots[slot].length < n) {
+            slots[slot] = new double[n];
+        }
+        return slots[slot];
+    }
+
+    private float[] staging(int n) {
+        if (staging.length < n) {
+            staging = new float[n];
+        }
+        return staging;
+    }
+}
