@@ -94,7 +94,23 @@ public final class Dense {
                 s.raw = new double[reach];
             }
             s.load(a, s.raw, reach);
-            gather(s.raw, a, out);
+            walk(a, s.raw, out, false);
+        }
+        return out;
+    }
+
+    /** An integer array's values in c order, copied in bulk when it is a contiguous INT64 or INT32 array. */
+    public static long[] longs(INDArray a) {
+        long[] out = new long[(int) a.length()];
+        if (contiguous(a) && a.dataType() == DataType.LONG) {
+            a.data().asNioLong().get(0, out);
+        } else if (contiguous(a) && a.dataType() == DataType.INT) {
+            java.nio.IntBuffer b = a.data().asNioInt();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = b.get(i);
+            }
+        } else {
+            return a.reshape(a.length()).toLongVector();
         }
         return out;
     }
@@ -109,6 +125,45 @@ public final class Dense {
         INDArray out = Nd4j.createUninitialized(dtype, shape);
         write(values, out);
         return out;
+    }
+
+    /**
+     * A fresh array of like's shape and dtype holding {@code values} (c order), with like's strides when like is a
+     * permuted view of a whole buffer: a gradient then flows back through the permute and a reshape without a
+     * copy. Otherwise the array is c-contiguous.
+     */
+    public static INDArray arrayLike(double[] values, INDArray like) {
+        int r = like.rank();
+        if (contiguous(like) || r > 4 || like.offset() != 0 || like.length() != like.data().length()) {
+            return array(values, like.dataType(), like.shape());
+        }
+        Integer[] order = new Integer[r];   // like's dims from the largest stride to the smallest
+        for (int i = 0; i < r; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (p, q) -> Long.compare(like.stride(q), like.stride(p)));
+        long[] stored = new long[r];
+        int[] back = new int[r];
+        for (int i = 0; i < r; i++) {
+            stored[i] = like.size(order[i]);
+            back[order[i]] = i;
+        }
+        INDArray buffer = Nd4j.createUninitialized(like.dataType(), stored);
+        INDArray view = buffer.permute(back);
+        for (int i = 0; i < r; i++) {
+            if (like.size(i) != 1 && view.stride(i) != like.stride(i)) {
+                Memory.release(buffer);
+                return array(values, like.dataType(), like.shape());
+            }
+        }
+        Dense s = SCRATCH.get();
+        int n = (int) like.length();
+        if (s.raw.length < n) {
+            s.raw = new double[n];
+        }
+        walk(view, s.raw, values, true);
+        write(s.raw, buffer);
+        return view;
     }
 
     /** Writes the first a.length() values into a, which must be {@link #contiguous} and float32 or float64. */
@@ -145,8 +200,11 @@ public final class Dense {
         }
     }
 
-    /** a's elements in c order from its buffer's values (offset 0, rank at most 4). */
-    private static void gather(double[] buffer, INDArray a, double[] out) {
+    /**
+     * Copies between a's elements in c order and its buffer's values (offset 0, rank at most 4): into
+     * {@code cOrder} when {@code toBuffer} is false, into {@code buffer} when it is true.
+     */
+    private static void walk(INDArray a, double[] buffer, double[] cOrder, boolean toBuffer) {
         int[] n = {1, 1, 1, 1};
         int[] st = {0, 0, 0, 0};
         int pad = 4 - a.rank();
@@ -159,8 +217,12 @@ public final class Dense {
             for (int i1 = 0; i1 < n[1]; i1++) {
                 for (int i2 = 0; i2 < n[2]; i2++) {
                     int base = i0 * st[0] + i1 * st[1] + i2 * st[2];
-                    for (int i3 = 0; i3 < n[3]; i3++) {
-                        out[k++] = buffer[base + i3 * st[3]];
+                    for (int i3 = 0; i3 < n[3]; i3++, k++) {
+                        if (toBuffer) {
+                            buffer[base + i3 * st[3]] = cOrder[k];
+                        } else {
+                            cOrder[k] = buffer[base + i3 * st[3]];
+                        }
                     }
                 }
             }

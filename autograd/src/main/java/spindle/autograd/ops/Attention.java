@@ -13,6 +13,7 @@ import spindle.autograd.Grads;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.AttentionKernels;
 
 /**
  * Causal scaled dot-product attention as one fused node, for multi-head, grouped-query and multi-query
@@ -122,6 +123,10 @@ public final class Attention {
             long queries = to - from;
             long keys = at.keysSeenBy(to);
             INDArray s = product(q, k, scale, false, true);                    // scores [B, Hkv, rep·L, keys]
+            if (padding == null && AttentionKernels.fit(s)) {
+                AttentionKernels.causalSoftmaxInPlace(s, queries);
+                return new Block(from, to, keys, q, s, product(s, v, 1, false, false));
+            }
             if (queries > 1) {   // query i of the block sits at position keys - L + i
                 s.reshape(at.b * at.h, queries * keys).addi(AttentionMasks.causalMask(queries, keys, q.dataType()));
             }
@@ -155,15 +160,8 @@ public final class Attention {
                 dv = sumOverBlocks(dv, product(blk.p(), dO, 1, true, false));
             }
             if (g.needs(0) || g.needs(1)) {
-                // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V and dP = dO Vᵀ:
-                // a pass over [rows, Dv] instead of [rows, keys]
-                INDArray dOxO = dO.mul(blk.out());
-                INDArray dot = dOxO.sum(true, 3);
-                Memory.release(dOxO);
                 INDArray ds = product(dO, keyPrefix(v, blk.keys()), 1, false, true);   // dP, then dS / scale in place
-                long all = at.b * at.hkv * rows;
-                ds.reshape(all, blk.keys()).subi(dot.reshape(all, 1)).muli(blk.p().reshape(all, blk.keys()));
-                Memory.release(dot);
+                scoreGrad(ds, blk, dO, at.b * at.hkv * rows);
                 if (g.needs(0)) {
                     INDArray dq = product(ds, keyPrefix(k, blk.keys()), scale, false, false);
                     if (n == 1) {
@@ -194,6 +192,22 @@ public final class Attention {
         if (dv != null) {
             g.add(2, dv);
         }
+    }
+
+    /**
+     * dP becomes dS / scale = P ⊙ (dP - rowsum(dP ⊙ P)) in place. rowsum(dP ⊙ P) = rowsum(dO ⊙ O) since O = P V
+     * and dP = dO Vᵀ: a pass over [rows, Dv] instead of [rows, keys].
+     */
+    private static void scoreGrad(INDArray ds, Block blk, INDArray dO, long all) {
+        if (AttentionKernels.fit(ds, blk.p(), dO, blk.out())) {
+            AttentionKernels.scoreGradInPlace(ds, blk.p(), dO, blk.out());
+            return;
+        }
+        INDArray dOxO = dO.mul(blk.out());
+        INDArray dot = dOxO.sum(true, 3);
+        Memory.release(dOxO);
+        ds.reshape(all, blk.keys()).subi(dot.reshape(all, 1)).muli(blk.p().reshape(all, blk.keys()));
+        Memory.release(dot);
     }
 
     /** sum (over every key) plus a block's part over a prefix of the keys; the first part seen is the sum. */

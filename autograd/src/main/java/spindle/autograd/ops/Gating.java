@@ -6,6 +6,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.GatingKernels;
+import spindle.autograd.kernels.SmallKernels;
 
 /** Gated linear units of feed-forward blocks, each one fused node with a hand-written backward. */
 public final class Gating {
@@ -23,6 +26,9 @@ public final class Gating {
         if (gate.dtype() != up.dtype()) {
             throw new IllegalArgumentException("swiglu: gate is " + gate.dtype() + " but up is " + up.dtype());
         }
+        if (SmallKernels.fit(gate.value(), up.value())) {
+            return smallSwiglu(gate, up);
+        }
         INDArray s = Transforms.sigmoid(gate.value(), true);
         INDArray y = gate.value().mul(s).muli(up.value());
         return Tape.record("swiglu", y, new INDArray[] {s}, g -> {
@@ -31,6 +37,25 @@ public final class Gating {
             }
             if (g.needs(0)) {
                 g.add(0, s.rsub(1).muli(gate.value()).addi(1).muli(s).muli(up.value()).muli(g.out()));
+            }
+        }, gate, up);
+    }
+
+    /** swiglu through its Java kernels: one pass forward, one backward for both gradients. */
+    private static Tensor smallSwiglu(Tensor gate, Tensor up) {
+        int n = (int) gate.value().length();
+        double[] y = Dense.scratch(2, n);
+        GatingKernels.swigluForward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y);
+        return Tape.record("swiglu", Dense.array(y, gate.dtype(), gate.shape()), g -> {
+            double[] dgate = g.needs(0) ? Dense.scratch(3, n) : null;
+            double[] dup = g.needs(1) ? Dense.scratch(4, n) : null;
+            GatingKernels.swigluBackward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), Dense.read(g.out(), 2),
+                n, dgate, dup);
+            if (dgate != null) {
+                g.add(0, Dense.arrayLike(dgate, gate.value()));
+            }
+            if (dup != null) {
+                g.add(1, Dense.arrayLike(dup, up.value()));
             }
         }, gate, up);
     }

@@ -9,6 +9,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.RotaryKernels;
+import spindle.autograd.kernels.SmallKernels;
 
 /**
  * Rotary position embedding as one fused node: y = x * cos + rotate(x) * sin, where rotate maps each
@@ -32,6 +35,9 @@ public final class Rotary {
         long t = xs[xs.length - 2];
         long d = xs[xs.length - 1];
         long n = x.value().length() / (t * d);
+        if (SmallKernels.fit(x.value(), cos, sin)) {
+            return smallRope(x, cos, sin, layout == RopeLayout.ROTATE_HALF, (int) n, (int) t, (int) d);
+        }
         INDArray cosRow = row(cos, t * d);
         INDArray sinRow = row(sin, t * d);
         INDArray x2 = x.value().reshape('c', n, t * d);
@@ -47,6 +53,21 @@ public final class Rotary {
             Memory.release(gs);
             g.add(0, g2.mul(cosRow).subi(rs).reshape(xs));
             Memory.release(rs);
+        }, x);
+    }
+
+    /**
+     * rope through its Java kernels on n blocks of [t, d]. The gradient is laid out like x, which is usually a
+     * transposed view of a projection's output, so it flows back to that projection without a copy.
+     */
+    private static Tensor smallRope(Tensor x, INDArray cos, INDArray sin, boolean half, int n, int t, int d) {
+        int len = n * t * d;
+        double[] y = Dense.scratch(3, len);
+        RotaryKernels.forward(Dense.read(x.value(), 0), Dense.read(cos, 1), Dense.read(sin, 2), n, t, d, half, y);
+        return Tape.record("rope", Dense.array(y, x.dtype(), x.shape()), g -> {
+            double[] dx = Dense.scratch(3, len);
+            RotaryKernels.backward(Dense.read(g.out(), 0), Dense.read(cos, 1), Dense.read(sin, 2), n, t, d, half, dx);
+            g.add(0, Dense.arrayLike(dx, x.value()));
         }, x);
     }
 

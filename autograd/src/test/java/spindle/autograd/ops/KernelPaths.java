@@ -86,7 +86,15 @@ final class KernelPaths {
         for (int i = 0; i < v.length; i++) {
             v[i] = rng.nextDouble(-2, 2);
         }
-        return Nd4j.create(v, shape, DataType.DOUBLE).castTo(dtype);
+        if (dtype == DataType.FLOAT) {   // built directly, not cast: a cast is an ND4J op the counts would see
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                f[i] = (float) v[i];
+            }
+            return Nd4j.createFromArray(f).reshape(shape);
+        }
+        INDArray d = Nd4j.create(v, shape, DataType.DOUBLE);
+        return dtype == DataType.DOUBLE ? d : d.castTo(dtype);
     }
 
     static Tensor input(long seed, DataType dtype, long... shape) {

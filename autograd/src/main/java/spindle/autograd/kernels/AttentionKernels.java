@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.kernels;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The elementwise parts of causal attention between its products: the masked softmax of the scores and the
+ * step from dP to dS in the backward. Scores are [matrices, rows, keys], where row ρ of a matrix is query ρ mod L
+ * of a block of L queries (the query heads of a group are stacked), and query i sees keys 0 .. keys - L + i.
+ */
+public final class AttentionKernels {
+    private AttentionKernels() {}
+
+    /** True when these arrays (scores, probabilities, gradients of one block) should take the Java kernels. */
+    public static boolean fit(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (!Dense.contiguous(a)) {
+                return false;
+            }
+        }
+        return SmallKernels.fit(arrays);
+    }
+
+    /** Replaces the scores s [..., rows, keys] (contiguous) by their causally masked softmax over the keys. */
+    public static void causalSoftmaxInPlace(INDArray s, long queries) {
+        int keys = (int) s.size(s.rank() - 1);
+        int rows = (int) (s.length() / keys);
+        double[] v = Dense.read(s, 0);
+        causalSoftmax(v, rows, keys, (int) queries);
+        Dense.write(v, s);
+    }
+
+    /**
+     * Softmax of each row over the keys it sees, 0 at the others. As adding a -inf mask would, a NaN or +inf
+     * score at a masked key makes the whole row NaN.
+     */
+    static void causalSoftmax(double[] s, int rows, int keys, int queries) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * keys;
+            int seen = keys - queries + r % queries + 1;
+            boolean poisoned = false;
+            for (int j = seen; j < keys; j++) {
+                poisoned |= !(s[o + j] < Double.POSITIVE_INFINITY);
+                s[o + j] = 0;
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < seen; j++) {
+                max = Math.max(max, s[o + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < seen; j++) {
+                double e = Math.exp(s[o + j] - max);
+                s[o + j] = e;
+                sum += e;
+            }
+            double scale = 1 / sum;
+            for (int j = 0; j < seen; j++) {
+                s[o + j] *= scale;
+            }
+            if (poisoned) {
+                java.util.Arrays.fill(s, o, o + keys, Double.NaN);
+            }
+        }
+    }
+
+    /**
+     * dS / scale = P ⊙ (dP - rowsum(dO ⊙ O)), written over dP; dP and P are [all, keys], dO and O [all, dv]
+     * (all contiguous).
+     */
+    public static void scoreGradInPlace(INDArray dp, INDArray p, INDArray dO, INDArray o) {
+        int keys = (int) dp.size(dp.rank() - 1);
+        int rows = (int) (dp.length() / keys);
+        int dv = (int) (dO.length() / rows);
+        double[] ds = Dense.read(dp, 0);
+        double[] pv = Dense.read(p, 1);
+        double[] dov = Dense.read(dO, 2);
+        double[] ov = Dense.read(o, 3);
+        for (int r = 0; r < rows; r++) {
+            double dot = 0;
+            for (int j = 0; j < dv; j++) {
+                dot += dov[r * dv + j] * ov[r * dv + j];
+            }
+            for (int j = r * keys; j < (r + 1) * keys; j++) {
+                ds[j] = (ds[j] - dot) * pv[j];
+            }
+        }
+        Dense.write(ds, dp);
+    }
+}

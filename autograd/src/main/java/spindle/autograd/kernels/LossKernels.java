@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+package spindle.autograd.kernels;
+
+/**
+ * Cross-entropy over the rows of logits [n, c] with class targets t [n]; rows whose target is the ignore index
+ * add no loss and get no gradient.
+ */
+public final class LossKernels {
+    private LossKernels() {}
+
+    /**
+     * lse[r] = log Σ exp(x[r]) (the row max subtracted first) and loss[r] = lse[r] - x[r, t[r]], 0 for ignored
+     * rows. A NaN logit makes its row's lse and loss NaN.
+     */
+    public static void crossEntropyForward(double[] x, long[] t, long ignore, int n, int c, double[] lse,
+                                           double[] loss) {
+        for (int r = 0; r < n; r++) {
+            int o = r * c;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < c; j++) {
+                max = Math.max(max, x[o + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < c; j++) {
+                sum += Math.exp(x[o + j] - max);
+            }
+            lse[r] = max + Math.log(sum);
+            loss[r] = t[r] == ignore ? 0 : lse[r] - x[o + (int) t[r]];
+        }
+    }
+
+    /**
+     * dx = (softmax(x) - onehot(t)) · scale per row, softmax = exp(x - lse); the row's scale is rowScale[r], or
+     * {@code scale} for every row when rowScale is null. Ignored rows get 0.
+     */
+    public static void crossEntropyBackward(double[] x, long[] t, long ignore, double[] lse, double[] rowScale,
+                                            double scale, int n, int c, double[] dx) {
+        for (int r = 0; r < n; r++) {
+            int o = r * c;
+            if (t[r] == ignore) {
+                java.util.Arrays.fill(dx, o, o + c, 0.0);
+                continue;
+            }
+            double s = rowScale == null ? scale : rowScale[r];
+            double l = lse[r];
+            for (int j = 0; j < c; j++) {
+                dx[o + j] = Math.exp(x[o + j] - l) * s;
+            }
+            dx[o + (int) t[r]] -= s;
+        }
+    }
+}
