@@ -13,7 +13,7 @@ import spindle.autograd.Memory;
  *
  * <p>The double[] arrays come from per-thread scratch slots that are reused by the next op on the same thread:
  * a kernel reads its inputs into distinct slots, computes, and writes its results out before returning. Values a
- * backward needs later are kept in arrays of their own.
+ * backward needs later are kept in arrays of their own. The last slot (7) is {@link #addInto}'s.
  */
 public final class Dense {
     private static final ThreadLocal<Dense> SCRATCH = ThreadLocal.withInitial(Dense::new);
@@ -164,6 +164,29 @@ public final class Dense {
         walk(view, s.raw, values, true);
         write(s.raw, buffer);
         return view;
+    }
+
+    /**
+     * Adds {@code part} (c order) into {@code grad}, an input's gradient so far ({@code zeros}: it holds nothing
+     * yet); in Java when grad is a small contiguous float array, through ND4J otherwise. Used as a {@link
+     * spindle.autograd.Grads.PartWriter}, it saves the ND4J add that summing a separate gradient would take.
+     */
+    public static void addInto(double[] part, INDArray grad, boolean zeros) {
+        if (!SmallKernels.fit(grad) || !contiguous(grad)) {
+            INDArray p = array(part, grad.dataType(), grad.shape());
+            grad.addi(p);
+            Memory.release(p);
+            return;
+        }
+        if (zeros) {
+            write(part, grad);
+            return;
+        }
+        double[] sum = read(grad, SLOTS - 1);
+        for (int i = 0; i < grad.length(); i++) {
+            sum[i] += part[i];
+        }
+        write(sum, grad);
     }
 
     /** Writes the first a.length() values into a, which must be {@link #contiguous} and float32 or float64. */

@@ -76,11 +76,11 @@ public final class Linalg {
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Tape.record("linear", y, g -> {
             INDArray g2 = g.out().reshape(rows, out);
-            if (g.needs(0)) {
-                g.add(0, gemm(g2, weight.value(), false, false, xs));
+            if (g.needs(0)) {   // x often feeds several projections (q, k, v): the later ones' gemms add into its gradient
+                g.addInPlace(0, (grad, zeros) -> addProduct(g2, weight.value(), grad, false, zeros, xs));
             }
             if (g.needs(1)) {   // the gemm adds gᵀx straight into the weight's gradient (beta 1) where BLAS can
-                g.addInPlace(1, (grad, zeros) -> addProduct(g2, x.value().reshape(rows, in), grad, ws));
+                g.addInPlace(1, (grad, zeros) -> addProduct(g2, x.value().reshape(rows, in), grad, true, false, ws));
             }
             if (bias != null && g.needs(2)) {
                 g.add(2, g2.sum(0));
@@ -144,10 +144,19 @@ public final class Linalg {
 
     /** into += aᵀ·b; BLAS writes only a dense row-major array, so a strided gradient gets the sum added instead. */
     static void addProduct(INDArray a, INDArray b, INDArray into, long[] shape) {
-        if (into.ordering() == 'c' && into.elementWiseStride() == 1) {
-            meteredGemm(a, b, into, true, false, 1.0);
+        addProduct(a, b, into, true, false, shape);
+    }
+
+    /**
+     * into += op(a)·b (op a transpose when {@code ta}), or = when {@code zeros}; BLAS writes only a dense row-major
+     * array, so a strided gradient gets the sum added instead.
+     */
+    static void addProduct(INDArray a, INDArray b, INDArray into, boolean ta, boolean zeros, long[] shape) {
+        if (into.ordering() == 'c' && into.elementWiseStride() == 1 && into.offset() == 0) {
+            long rows = ta ? a.size(1) : a.size(0);
+            meteredGemm(a, b, into.reshape(rows, b.size(1)), ta, false, zeros ? 0.0 : 1.0);
         } else {
-            INDArray product = gemm(a, b, true, false, shape);
+            INDArray product = gemm(a, b, ta, false, shape);
             into.addi(product);
             Memory.release(product);
         }

@@ -69,8 +69,8 @@ public final class Norms {
             double[] dw = g.needs(1) ? Dense.scratch(4, d) : null;
             NormKernels.rmsNormBackward(Dense.read(x.value(), 0), Dense.read(weight.value(), 1), r,
                 Dense.read(g.out(), 2), rows, d, dx, dw);
-            if (dx != null) {
-                g.add(0, Dense.array(dx, x.dtype(), x.shape()));
+            if (dx != null) {   // x is usually a residual stream whose gradient sums several parts: add in place
+                g.addInPlace(0, (grad, zeros) -> Dense.addInto(dx, grad, zeros));
             }
             if (dw != null) {
                 g.add(1, Dense.array(dw, x.dtype(), d));
