@@ -9,10 +9,11 @@ public final class LossKernels {
     private LossKernels() {}
 
     /**
-     * lse[r] = log Σ exp(x[r]) (the row max subtracted first) and loss[r] = lse[r] - x[r, t[r]], 0 for ignored
-     * rows. A NaN logit makes its row's lse and loss NaN.
+     * probs[r] = softmax(x[r]) (the row max subtracted first) and loss[r] = log Σ exp(x[r]) - x[r, t[r]], 0 for
+     * ignored rows. A NaN logit makes its row's probabilities and loss NaN. The backward reads probs: exp is the
+     * costliest step here, so it runs once per logit.
      */
-    public static void crossEntropyForward(double[] x, long[] t, long ignore, int n, int c, double[] lse,
+    public static void crossEntropyForward(double[] x, long[] t, long ignore, int n, int c, double[] probs,
                                            double[] loss) {
         for (int r = 0; r < n; r++) {
             int o = r * c;
@@ -22,19 +23,23 @@ public final class LossKernels {
             }
             double sum = 0;
             for (int j = 0; j < c; j++) {
-                sum += Math.exp(x[o + j] - max);
+                double e = Math.exp(x[o + j] - max);
+                probs[o + j] = e;
+                sum += e;
             }
-            lse[r] = max + Math.log(sum);
-            loss[r] = t[r] == ignore ? 0 : lse[r] - x[o + (int) t[r]];
+            for (int j = 0; j < c; j++) {
+                probs[o + j] /= sum;
+            }
+            loss[r] = t[r] == ignore ? 0 : max + Math.log(sum) - x[o + (int) t[r]];
         }
     }
 
     /**
-     * dx = (softmax(x) - onehot(t)) · scale per row, softmax = exp(x - lse); the row's scale is rowScale[r], or
-     * {@code scale} for every row when rowScale is null. Ignored rows get 0.
+     * dx = (probs - onehot(t)) · scale per row; the row's scale is rowScale[r], or {@code scale} for every row when
+     * rowScale is null. Ignored rows get 0.
      */
-    public static void crossEntropyBackward(double[] x, long[] t, long ignore, double[] lse, double[] rowScale,
-                                            double scale, int n, int c, double[] dx) {
+    public static void crossEntropyBackward(double[] probs, long[] t, long ignore, double[] rowScale, double scale,
+                                            int n, int c, double[] dx) {
         for (int r = 0; r < n; r++) {
             int o = r * c;
             if (t[r] == ignore) {
@@ -42,9 +47,8 @@ public final class LossKernels {
                 continue;
             }
             double s = rowScale == null ? scale : rowScale[r];
-            double l = lse[r];
             for (int j = 0; j < c; j++) {
-                dx[o + j] = Math.exp(x[o + j] - l) * s;
+                dx[o + j] = probs[o + j] * s;
             }
             dx[o + (int) t[r]] -= s;
         }

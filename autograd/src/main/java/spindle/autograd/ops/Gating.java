@@ -41,15 +41,16 @@ public final class Gating {
         }, gate, up);
     }
 
-    /** swiglu through its Java kernels: one pass forward, one backward for both gradients. */
+    /** swiglu through its Java kernels: one pass forward, one backward for both gradients; s kept in Java. */
     private static Tensor smallSwiglu(Tensor gate, Tensor up) {
         int n = (int) gate.value().length();
         double[] y = Dense.scratch(2, n);
-        GatingKernels.swigluForward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y);
+        double[] s = new double[n];
+        GatingKernels.swigluForward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y, s);
         return Tape.record("swiglu", Dense.array(y, gate.dtype(), gate.shape()), g -> {
             double[] dgate = g.needs(0) ? Dense.scratch(3, n) : null;
             double[] dup = g.needs(1) ? Dense.scratch(4, n) : null;
-            GatingKernels.swigluBackward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), Dense.read(g.out(), 2),
+            GatingKernels.swigluBackward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), s, Dense.read(g.out(), 2),
                 n, dgate, dup);
             if (dgate != null) {
                 g.add(0, Dense.arrayLike(dgate, gate.value()));

@@ -98,14 +98,14 @@ public final class Losses {
         }, logits);
     }
 
-    /** crossEntropy through its Java kernels; the rows' log-sum-exp is kept for the backward. */
+    /** crossEntropy through its Java kernels; the probabilities are kept for the backward in a Java array. */
     private static Tensor smallCrossEntropy(Tensor logits, long[] ts, long[] t, long ignoreIndex, Reduction reduction,
                                             int count) {
         int n = t.length;
         int c = (int) (logits.value().length() / Math.max(1, n));
-        double[] lse = new double[n];
+        double[] probs = new double[n * c];
         double[] loss = new double[n];
-        LossKernels.crossEntropyForward(Dense.read(logits.value(), 0), t, ignoreIndex, n, c, lse, loss);
+        LossKernels.crossEntropyForward(Dense.read(logits.value(), 0), t, ignoreIndex, n, c, probs, loss);
         INDArray out;
         if (reduction == Reduction.NONE) {
             out = Dense.array(loss, logits.dtype(), ts);
@@ -121,8 +121,7 @@ public final class Losses {
             double scale = reduction == Reduction.NONE ? 0
                 : g.out().getDouble(0) / (reduction == Reduction.MEAN ? count : 1);
             double[] dx = Dense.scratch(2, n * c);
-            LossKernels.crossEntropyBackward(Dense.read(logits.value(), 0), t, ignoreIndex, lse, rowScale, scale, n, c,
-                dx);
+            LossKernels.crossEntropyBackward(probs, t, ignoreIndex, rowScale, scale, n, c, dx);
             g.add(0, Dense.array(dx, logits.dtype(), logits.shape()));
         }, logits);
     }
