@@ -19,6 +19,7 @@ import spindle.recipes.config.RecipeConfig;
 import spindle.trainers.Checkpointer;
 import spindle.trainers.ConsoleLogger;
 import spindle.trainers.CsvLogger;
+import spindle.trainers.DropoutSeeds;
 import spindle.trainers.FitResult;
 import spindle.trainers.LanguageModeling;
 import spindle.trainers.LossCurvePlot;
@@ -26,7 +27,6 @@ import spindle.trainers.OutputLock;
 import spindle.trainers.TensorBoardLogger;
 import spindle.trainers.Trainer;
 import spindle.trainers.TrainerOptions;
-import spindle.trainers.TrainingRandom;
 import spindle.trainers.mpi.ProcessGroup;
 
 /**
@@ -94,19 +94,19 @@ final class Finetune implements Callable<Integer>, ConfiguredRecipe {
         var options = TrainerOptions.defaults().withMaxSteps(steps).withGradAccumulation(c.integer("train.grad_accum"))
             .withMaxGradNorm(c.real("train.grad_clip")).withEval(c.integer("train.eval_every"), c.integer("train.eval_batches"))
             .withReplicas(c.integer("train.replicas"));
-        var random = new TrainingRandom(c.integer("train.seed"));
-        adapted.setDropoutSeeds(() -> random.nextSeed() + group.rank());   // each rank its own masks
         var checkpoints = new Checkpointer(out.resolve("checkpoints"), c.integer("checkpoint.every"),
             c.integer("checkpoint.keep_last")).trainableOnly();
         var trainer = new Trainer(model, optimizer,
             LrSchedule.warmupCosine(c.integer("train.warmup"), steps, c.real("train.min_lr_ratio")),
             new LanguageModeling(model), options)
-            .setRandom(random).setCheckpointer(checkpoints)
+            .setCheckpointer(checkpoints)
             .setConfig(c.values(), FinetuneKeys.RESUME).setResume(c.bool("train.resume"))
             .addLogger(new ConsoleLogger(System.out))
             .addLogger(new CsvLogger(out))
             .addLogger(new TensorBoardLogger(out.resolve("tensorboard")))
             .addLogger(new LossCurvePlot(out.resolve("loss.png")));
+        // masks keyed by step and replica (each rank its own), so a resumed run draws the straight run's masks
+        adapted.setDropoutSeeds(new DropoutSeeds(c.integer("train.seed"), group.rank(), trainer::step));
         FitResult result = GuardedFit.fit(trainer, checkpoints, data.trainLoader(c, group), data.testLoader(c), c);
         FinetuneScores after = FinetuneScores.measure(model, tokenizer, data, c, group);
         Ranks.requireSameParameters(model, group);

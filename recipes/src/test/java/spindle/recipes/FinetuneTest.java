@@ -114,14 +114,32 @@ class FinetuneTest {
 
     @Test
     void halfTheStepsThenAResumeEqualsTheStraightRunBitForBit() throws Exception {
-        assertEquals(0, finetune("straight", "train.steps=4").exit());
-        CommandRun half = finetune("resumed", "train.steps=2");
+        assertResumeIsExact("", new String[0]);
+    }
+
+    /** Dropout masks drawn on two replica threads: the resumed run must draw the masks the straight run drew. */
+    @Test
+    void withDropoutOnTwoReplicasAResumeEqualsTheStraightRunBitForBit() throws Exception {
+        assertResumeIsExact("dropout-", new String[] {"lora.dropout=0.2", "train.replicas=2"});
+    }
+
+    private void assertResumeIsExact(String prefix, String[] settings) throws Exception {
+        assertEquals(0, finetune(prefix + "straight", with(settings, "train.steps=4")).exit());
+        CommandRun half = finetune(prefix + "resumed", with(settings, "train.steps=2"));
         assertEquals(0, half.exit(), half.err());
-        CommandRun rest = finetune("resumed", "train.steps=4");
+        CommandRun rest = finetune(prefix + "resumed", with(settings, "train.steps=4"));
         assertEquals(0, rest.exit(), rest.err());
-        assertEquals(lossColumn("straight"), lossColumn("resumed"));
-        assertArrayEquals(Files.readAllBytes(lastCheckpoint("straight").resolve("trainable.safetensors")),
-            Files.readAllBytes(lastCheckpoint("resumed").resolve("trainable.safetensors")));
+        assertEquals(lossColumn(prefix + "straight"), lossColumn(prefix + "resumed"));
+        assertArrayEquals(Files.readAllBytes(lastCheckpoint(prefix + "straight").resolve("trainable.safetensors")),
+            Files.readAllBytes(lastCheckpoint(prefix + "resumed").resolve("trainable.safetensors")));
+        assertArrayEquals(Files.readAllBytes(dir.resolve(prefix + "straight/adapter/adapter_model.safetensors")),
+            Files.readAllBytes(dir.resolve(prefix + "resumed/adapter/adapter_model.safetensors")), "adapter bytes");
+    }
+
+    private static String[] with(String[] settings, String more) {
+        String[] all = java.util.Arrays.copyOf(settings, settings.length + 1);
+        all[settings.length] = more;
+        return all;
     }
 
     @Test

@@ -48,6 +48,7 @@ import spindle.optim.Optimizer;
  * }</pre>
  */
 public final class DataParallel implements AutoCloseable {
+    private static final ThreadLocal<Integer> CURRENT = new ThreadLocal<>();   // see currentReplica()
     private final List<Tensor> parameters;
     private final int replicas;
     private final ExecutorService threads;
@@ -125,6 +126,16 @@ public final class DataParallel implements AutoCloseable {
 
     public int replicas() {
         return replicas;
+    }
+
+    /**
+     * The index of the replica whose forward or backward runs on the calling thread, 0 outside them (one replica
+     * runs on the calling thread). The pool's threads take replicas in any order, so a per-replica stream of
+     * randomness is keyed by this, not by the thread.
+     */
+    public static int currentReplica() {
+        Integer r = CURRENT.get();
+        return r == null ? 0 : r;
     }
 
     /** ND4J (OpenMP) and BLAS threads each replica runs its ops on. */
@@ -263,6 +274,7 @@ public final class DataParallel implements AutoCloseable {
         if (part == null) {
             return 0;
         }
+        CURRENT.set(r);
         try (AnomalyMode.Scope on = anomalyOn ? AnomalyMode.enable() : null) {
             AnomalyMode.clear();
             Tensor value = scalar(loss.apply(part));
@@ -273,6 +285,7 @@ public final class DataParallel implements AutoCloseable {
             Memory.release(seed);
             return v * weight;
         } finally {
+            CURRENT.remove();
             Memory.release(part.inputs());
             Memory.release(part.targets());
         }

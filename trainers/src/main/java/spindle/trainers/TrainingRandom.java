@@ -7,7 +7,8 @@ import java.util.SplittableRandom;
  * The run's source of randomness (dropout masks, sampling inside an objective), kept as two numbers so a
  * checkpoint can hold it exactly: draw n gives a generator seeded from (seed, n). SplittableRandom itself
  * cannot be saved, so objectives take a fresh one per use from {@link #next()} instead of keeping one.
- * Thread-safe: data-parallel replicas draw from one source (in the order they get to it).
+ * Thread-safe: data-parallel replicas draw from one source, in the order they get to it, which varies from run to
+ * run; {@link DropoutSeeds} gives each replica its own repeatable seeds.
  */
 public final class TrainingRandom {
     private long seed;
@@ -53,7 +54,7 @@ public final class TrainingRandom {
     }
 
     /** SplitMix64's finalizer: neighbouring draw numbers give unrelated seeds. */
-    private static long mix(long x) {
+    static long mix(long x) {
         long z = x + 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
