@@ -39,8 +39,20 @@ public final class Safetensors {
 
     private Safetensors() {}
 
-    /** Every tensor of {@code file}, in the order of their data. */
+    /** Every tensor of {@code file}, in the order of their data; BF16 and F16 widened to float32. */
     public static Map<String, INDArray> read(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    /**
+     * Every tensor of {@code file} in the dtype it is stored in: BF16 and F16 become BFLOAT16 and HALF arrays, half
+     * the memory of float32 (a bf16 base loads into a bf16 LoRA base without a float32 copy of the file).
+     */
+    public static Map<String, INDArray> readStored(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    private static Map<String, INDArray> read(Path file, boolean widen) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Header header = Header.parse(file, ch);
             Map<String, INDArray> out = new LinkedHashMap<>();
@@ -51,7 +63,8 @@ public final class Safetensors {
                 }
                 ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart + e.begin, e.end - e.begin)
                     .order(ByteOrder.LITTLE_ENDIAN);
-                out.put(e.name, SafetensorsCodec.decode(e.dtype, e.shape, bytes));
+                out.put(e.name, widen || SafetensorsCodec.width(e.dtype) != 2 ? SafetensorsCodec.decode(e.dtype, e.shape, bytes)
+                    : SafetensorsCodec.decodeNarrow(e.dtype, e.shape, bytes));
             }
             return out;
         }

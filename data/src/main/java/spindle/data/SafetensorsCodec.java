@@ -70,6 +70,15 @@ final class SafetensorsCodec {
         return shape.length == 0 ? flat.reshape() : flat.reshape('c', shape);
     }
 
+    /** BF16 or F16 bytes as a BFLOAT16 or HALF array: the bits are copied as they are. */
+    static INDArray decodeNarrow(String dtype, long[] shape, ByteBuffer b) {
+        INDArray out = Nd4j.createUninitialized(dtype.equals("BF16") ? DataType.BFLOAT16 : DataType.HALF, shape);
+        if (out.length() > 0) {
+            out.data().asNio().order(ByteOrder.LITTLE_ENDIAN).put(b);   // both little-endian 16-bit words
+        }
+        return out;
+    }
+
     /** IEEE 754 half precision to float (Float.float16ToFloat arrived only in Java 20). */
     static float halfToFloat(short h) {
         int bits = h & 0xffff;

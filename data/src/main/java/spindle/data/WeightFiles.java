@@ -85,11 +85,20 @@ public final class WeightFiles {
         return files;
     }
 
-    /** Every tensor of {@code dir}'s weights, checked as {@link #files} does, in file order. */
+    /** Every tensor of {@code dir}'s weights, checked as {@link #files} does, in file order; 16-bit floats widened. */
     public static Map<String, INDArray> read(Path dir) throws IOException {
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (Path file : files(dir)) {
             out.putAll(Safetensors.read(file));
+        }
+        return out;
+    }
+
+    /** As {@link #read}, each tensor in the dtype it is stored in ({@link Safetensors#readStored}). */
+    public static Map<String, INDArray> readStored(Path dir) throws IOException {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (Path file : files(dir)) {
+            out.putAll(Safetensors.readStored(file));
         }
         return out;
     }

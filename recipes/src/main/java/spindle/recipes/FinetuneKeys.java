@@ -15,6 +15,8 @@ import spindle.trainers.ResumeRules;
 final class FinetuneKeys {
     static final List<ConfigKey> ALL = List.of(
         ConfigKey.of("model.dir", STRING, "runs/pretrain/model", "base model directory (config.json + model.safetensors)"),
+        ConfigKey.of("model.dtype", STRING, "float32", "storage of the frozen base: float32, or bfloat16 (half the"
+            + " memory; computes in float32, adapters stay float32; a merge rounds the merged weights to bf16)"),
         ConfigKey.of("data.train", STRING, FinetuneData.QUIZ, "'quiz' (embedded questions) or a JSONL file of pairs"),
         ConfigKey.of("data.test", STRING, FinetuneData.QUIZ, "'quiz' (embedded held-out questions) or a JSONL file"),
         ConfigKey.of("data.prompt_field", STRING, "prompt", "JSON field of the prompt"),

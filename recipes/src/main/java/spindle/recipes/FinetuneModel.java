@@ -14,6 +14,7 @@ import spindle.data.Safetensors;
 import spindle.data.WeightFiles;
 import spindle.data.tokenizer.TokenizerFiles;
 import spindle.layers.lora.AdaptedModel;
+import spindle.layers.lora.FrozenBase;
 import spindle.layers.lora.LoraConfig;
 import spindle.layers.lora.LoraModels;
 import spindle.layers.lora.PeftAdapters;
@@ -35,9 +36,13 @@ final class FinetuneModel {
             + " runs/pretrain/model), or set model.dir to a directory that has both files");
     }
 
-    /** The base with fresh adapters (B = 0, so it computes what the base does), only the adapters trainable. */
+    /**
+     * The base with fresh adapters (B = 0, so it computes what the base does), only the adapters trainable; its
+     * weight matrices stored as model.dtype says.
+     */
     static AdaptedModel load(Path base, RecipeConfig c) {
-        return LoraModels.fromPretrained(base, DataType.FLOAT, loraConfig(c), c.integer("train.seed"));
+        return LoraModels.fromPretrained(base, DataType.FLOAT, FrozenBase.parse(c.string("model.dtype"), "model.dtype"),
+            loraConfig(c), c.integer("train.seed"));
     }
 
     /** PEFT's LoraConfig from the lora.* keys. */

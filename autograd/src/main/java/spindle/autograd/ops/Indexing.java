@@ -116,7 +116,8 @@ public final class Indexing {
 
     /**
      * Rows of {@code weight} [V, D] picked by {@code ids} of any shape: out [..., D] with out[p] = weight[ids[p]].
-     * d/dweight scatter-adds each row of g into row ids[p], so repeated ids accumulate.
+     * d/dweight scatter-adds each row of g into row ids[p], so repeated ids accumulate. A frozen 16-bit weight
+     * gives float32 rows ({@link Widening}).
      */
     public static Tensor embedding(Tensor weight, Tensor ids) {
         long[] ws = weight.shape();
@@ -132,6 +133,12 @@ public final class Indexing {
         INDArray out = Nd4j.createUninitialized(weight.dtype(), os);
         Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(weight.value(), flatIds(ids))
             .addOutputs(out.reshape('c', new long[] {n, ws[1]})).addIntegerArguments(0).build());
+        if (Widening.isNarrow(weight.dtype())) {   // a frozen bf16 table gives float32 rows
+            Widening.check("embedding", weight, DataType.FLOAT);
+            INDArray rows = out;
+            out = rows.castTo(DataType.FLOAT);
+            Memory.release(rows);
+        }
         return Tape.record("embedding", out,
             g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}))),
             weight);

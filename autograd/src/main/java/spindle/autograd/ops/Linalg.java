@@ -47,7 +47,8 @@ public final class Linalg {
 
     /**
      * x·Wᵀ + b for x [..., in], weight [out, in] and bias [out] or null: one gemm forward (x's leading dims
-     * folded into rows), two backward, d/dbias = g summed over rows.
+     * folded into rows), two backward, d/dbias = g summed over rows. A frozen 16-bit weight with a float32 x is
+     * widened for each gemm ({@link Widening}).
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         long[] ws = weight.shape();
@@ -56,7 +57,7 @@ public final class Linalg {
             throw new IllegalArgumentException("linear: x has shape " + Arrays.toString(xs) + " and weight has shape "
                 + Arrays.toString(ws) + "; weight must be [out, in] with in equal to x's last dim");
         }
-        sameDtype("linear", x, weight);
+        Widening.check("linear", weight, x.dtype());   // a frozen bf16 weight is widened per product
         if (bias != null) {
             sameDtype("linear", x, bias);
             if (!Arrays.equals(bias.shape(), new long[] {ws[0]})) {
@@ -69,7 +70,9 @@ public final class Linalg {
         long rows = x.value().length() / in;
         long[] ys = xs.clone();
         ys[ys.length - 1] = out;
-        INDArray y = gemm(x.value().reshape(rows, in), weight.value(), false, true, ys);
+        INDArray w = Widening.value(weight, x.dtype());
+        INDArray y = gemm(x.value().reshape(rows, in), w, false, true, ys);
+        Widening.release(w, weight);
         if (bias != null) {
             y.reshape(rows, out).addi(bias.value());
         }
@@ -77,7 +80,9 @@ public final class Linalg {
         return Tape.record("linear", y, g -> {
             INDArray g2 = g.out().reshape(rows, out);
             if (g.needs(0)) {   // x often feeds several projections (q, k, v): the later ones' gemms add into its gradient
-                g.addInPlace(0, (grad, zeros) -> addProduct(g2, weight.value(), grad, false, zeros, xs));
+                INDArray wb = Widening.value(weight, x.dtype());
+                g.addInPlace(0, (grad, zeros) -> addProduct(g2, wb, grad, false, zeros, xs));
+                Widening.release(wb, weight);
             }
             if (g.needs(1)) {   // the gemm adds gᵀx straight into the weight's gradient (beta 1) where BLAS can
                 g.addInPlace(1, (grad, zeros) -> addProduct(g2, x.value().reshape(rows, in), grad, true, false, ws));

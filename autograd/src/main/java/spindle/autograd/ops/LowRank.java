@@ -28,16 +28,19 @@ public final class LowRank {
         long[] as = a.shape();
         long[] bs = b.shape();
         checkShapes(xs, dropped.shape(), ws, bias == null ? null : bias.shape(), as, bs);
-        for (Tensor t : bias == null ? new Tensor[] {dropped, weight, a, b} : new Tensor[] {dropped, weight, a, b, bias}) {
+        for (Tensor t : bias == null ? new Tensor[] {dropped, a, b} : new Tensor[] {dropped, a, b, bias}) {
             Linalg.sameDtype("low-rank linear", x, t);
         }
+        Widening.check("low-rank linear", weight, x.dtype());   // a frozen bf16 weight is widened per product
         long in = ws[1];
         long out = ws[0];
         long rank = as[0];
         long rows = x.value().length() / in;
         long[] ys = xs.clone();
         ys[ys.length - 1] = out;
-        INDArray y = Linalg.gemm(x.value().reshape(rows, in), weight.value(), false, true, ys);
+        INDArray w = Widening.value(weight, x.dtype());
+        INDArray y = Linalg.gemm(x.value().reshape(rows, in), w, false, true, ys);
+        Widening.release(w, weight);
         INDArray y2 = y.reshape(rows, out);
         if (bias != null) {
             y2.addi(bias.value());
@@ -49,7 +52,9 @@ public final class LowRank {
         return Tape.record("low_rank_linear", y, new INDArray[] {u}, g -> {
             INDArray g2 = g.out().reshape(rows, out);
             if (g.needs(0)) {
-                g.add(0, Linalg.gemm(g2, weight.value(), false, false, xs));
+                INDArray wb = Widening.value(weight, x.dtype());
+                g.add(0, Linalg.gemm(g2, wb, false, false, xs));
+                Widening.release(wb, weight);
             }
             if (g.needs(1) || g.needs(3)) {
                 INDArray h = Linalg.gemm(g2, b.value(), false, false, new long[] {rows, rank}).muli(scale);

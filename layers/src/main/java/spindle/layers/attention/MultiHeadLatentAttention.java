@@ -209,6 +209,7 @@ public final class MultiHeadLatentAttention extends SelfAttention {
         try (GradMode.Scope off = GradMode.disable()) {
             INDArray w = kvBProj instanceof EffectiveWeight stated ? stated.effectiveWeight()
                 : kvBProj.forward(Tensor.of(Nd4j.eye(r).castTo(dtype))).value().transpose().dup('c');
+            w = w.dataType() == dtype ? w : w.castTo(dtype);   // a frozen bf16 base's weight, widened
             INDArray perHead = w.reshape('c', h, nope + dims.vHeadDim(), r);   // [H, nope + v, r]
             INDArray uk = perHead.get(all(), interval(0, nope), all()).dup('c');
             INDArray uv = perHead.get(all(), interval(nope, nope + dims.vHeadDim()), all()).permute(0, 2, 1).dup('c');

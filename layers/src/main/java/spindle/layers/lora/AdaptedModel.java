@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.layers.LoadReport;
 import spindle.layers.models.CausalLm;
@@ -60,12 +61,23 @@ public record AdaptedModel(CausalLm model, Map<String, LoraLinear> adapters) {
 
     /**
      * The merged model's checkpoint: the base keys, each adapted weight replaced by its effective weight (a new
-     * array; W + s·B·A, DoRA's (m / n)·(W + s·B·A)), without merging the live model.
+     * array; W + s·B·A, DoRA's (m / n)·(W + s·B·A)), without merging the live model. The merged weight has the
+     * base weight's dtype, as PEFT merges: over a base kept in bf16 it is rounded to bf16 once.
      */
     public Map<String, INDArray> mergedState() {
         Map<String, INDArray> out = baseState();
-        adapters.forEach((name, a) -> out.put(name + ".weight", a.effectiveWeight()));
+        adapters.forEach((name, a) -> {
+            INDArray merged = a.effectiveWeight();
+            DataType base = a.weight().dtype();
+            out.put(name + ".weight", merged.dataType() == base ? merged : roundTo(merged, base));
+        });
         return out;
+    }
+
+    private static INDArray roundTo(INDArray merged, DataType dtype) {
+        INDArray rounded = merged.castTo(dtype);
+        merged.close();
+        return rounded;
     }
 
     /** Merges every adapter into its base weight (generation then costs what the base model costs). */

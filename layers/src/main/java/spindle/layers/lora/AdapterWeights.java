@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
+import spindle.autograd.ops.Widening;
 import spindle.data.Safetensors;
 import spindle.layers.Module;
 
@@ -47,14 +48,15 @@ public final class AdapterWeights {
 
     /**
      * Writes the adapters of {@code model} to {@code file} (atomically), each tensor in the dtype of the base
-     * weight it adapts, as PEFT saves an adapter trained on that base.
+     * weight it adapts, as PEFT saves an adapter trained on that base; over a base kept in bf16 the adapters
+     * trained in float32 and are saved so (PEFT's autocast_adapter_dtype).
      */
     public static void save(Module model, Path file) {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         List<INDArray> casts = new ArrayList<>();
         model.namedModules().forEach((name, m) -> {
             if (m instanceof LoraLinear lora) {
-                DataType dtype = lora.weight().dtype();
+                DataType dtype = Widening.computeDtype(lora.weight().dtype());   // float32 over a bf16 base, as PEFT
                 adapterOf(name, lora).forEach((key, p) -> {
                     INDArray v = p.value();
                     INDArray stored = v.dataType() == dtype ? v : v.castTo(dtype);

@@ -9,11 +9,13 @@ import static spindle.autograd.ops.Elementwise.mulScalar;
 
 import java.util.SplittableRandom;
 import java.util.function.LongSupplier;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.GradMode;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Activations;
 import spindle.autograd.ops.LowRank;
+import spindle.autograd.ops.Widening;
 import spindle.layers.EffectiveWeight;
 import spindle.layers.Init;
 import spindle.layers.Layer;
@@ -73,8 +75,9 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         long in = w.size(1);
         weight = param("weight", w).requiresGrad(false);
         bias = base.bias() == null ? null : param("bias", base.bias().value()).requiresGrad(false);
-        loraA = child("lora_A", new Linear((int) in, options.r(), false, w.dataType(), Init.linearDefault(in, rng)));
-        loraB = child("lora_B", new Linear(options.r(), (int) out, false, w.dataType(), Init.zeros()));
+        DataType dtype = Widening.computeDtype(w.dataType());   // over a bf16 base the adapters stay float32
+        loraA = child("lora_A", new Linear((int) in, options.r(), false, dtype, Init.linearDefault(in, rng)));
+        loraB = child("lora_B", new Linear(options.r(), (int) out, false, dtype, Init.zeros()));
         magnitude = options.dora() ? param("lora_magnitude_vector", LoraMath.rowNorms(w)) : null;
         if (options.dropout() > 0) {
             SplittableRandom masks = rng.split();
@@ -182,7 +185,10 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         mergeChecked(moduleName == null ? "(unnamed module)" : moduleName);
     }
 
-    /** The exact inverse of the merge: LoRA W -= s·B·A; DoRA W = W·(n / m) - s·B·A. */
+    /**
+     * The exact inverse of the merge: LoRA W -= s·B·A; DoRA W = W·(n / m) - s·B·A. Over a base kept in bf16 the
+     * merge rounded W to bf16, so unmerging gives W back only to bf16's precision (as in PEFT).
+     */
     public void unmerge() {
         if (!merged) {
             throw new IllegalStateException("LoraLinear: unmerge without a merge");
@@ -190,10 +196,15 @@ public final class LoraLinear extends Layer implements EffectiveWeight {
         try (GradMode.Scope off = GradMode.disable()) {
             INDArray d = delta();
             weight.mutate(w -> {
+                INDArray wide = w.dataType() == d.dataType() ? w : w.castTo(d.dataType());   // a bf16 base: in float32
                 if (options.dora()) {
-                    w.muliColumnVector(mergedNorm.div(magnitude.value()).reshape(-1, 1));
+                    wide.muliColumnVector(mergedNorm.div(magnitude.value()).reshape(-1, 1));
                 }
-                w.subi(d);
+                wide.subi(d);
+                if (wide != w) {
+                    w.assign(wide);
+                    wide.close();
+                }
             });
             d.close();
         }

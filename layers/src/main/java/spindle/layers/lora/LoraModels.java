@@ -32,9 +32,20 @@ public final class LoraModels {
      * {@link CausalLms#fromHfConfig(HfConfig, DataType, long)}) and adapters drawn from a generator split off it.
      */
     public static AdaptedModel fromHfConfig(HfConfig config, DataType dtype, LoraConfig lora, long seed) {
+        return fromHfConfig(config, dtype, dtype, lora, seed);
+    }
+
+    /**
+     * As {@link #fromHfConfig(HfConfig, DataType, LoraConfig, long)} with the frozen base's weight matrices kept in
+     * {@code baseDtype}: BFLOAT16 (or HALF) with float32 {@code dtype} halves the base's memory, each value the
+     * float32 draw rounded; norms, biases and the adapters stay in {@code dtype}.
+     */
+    public static AdaptedModel fromHfConfig(HfConfig config, DataType dtype, DataType baseDtype, LoraConfig lora,
+                                            long seed) {
+        FrozenBase.checkDtypes(dtype, baseDtype);
         SplittableRandom baseRng = new SplittableRandom(seed);
         SplittableRandom adapterRng = new SplittableRandom(seed).split();
-        Init init = Init.normal(0, config.real("initializer_range", 0.02), baseRng);
+        Init init = FrozenBase.storedIn(baseDtype, Init.normal(0, config.real("initializer_range", 0.02), baseRng));
         return build(config, dtype, init, new LoraLinearFactory(lora, dtype, init, adapterRng));
     }
 
@@ -54,6 +65,7 @@ public final class LoraModels {
         }
         model.freeze();
         adapters.values().forEach(LoraModels::unfreezeAdapter);
+        FrozenBase.requireFrozen(model);
         return new AdaptedModel(model, adapters);
     }
 
@@ -63,10 +75,21 @@ public final class LoraModels {
      * magnitudes start from the loaded weights.
      */
     public static AdaptedModel fromPretrained(Path dir, DataType dtype, LoraConfig lora, long seed) {
+        return fromPretrained(dir, dtype, dtype, lora, seed);
+    }
+
+    /**
+     * As {@link #fromPretrained(Path, DataType, LoraConfig, long)} with the frozen base's weight matrices kept in
+     * {@code baseDtype} (BFLOAT16 with float32 {@code dtype}: half the memory; a bf16 file loads exactly, a float32
+     * one is rounded). The adapters, norms and biases stay in {@code dtype}, and every product computes in it.
+     */
+    public static AdaptedModel fromPretrained(Path dir, DataType dtype, DataType baseDtype, LoraConfig lora, long seed) {
+        FrozenBase.checkDtypes(dtype, baseDtype);
         CausalLms.requireWeights(dir);   // model.safetensors, or shards with their index
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
-        LoraLinearFactory linears = new LoraLinearFactory(lora, dtype, Init.zeros(), new SplittableRandom(seed));
-        AdaptedModel adapted = build(config, dtype, Init.zeros(), linears);
+        Init zeros = FrozenBase.storedIn(baseDtype, Init.zeros());
+        LoraLinearFactory linears = new LoraLinearFactory(lora, dtype, zeros, new SplittableRandom(seed));
+        AdaptedModel adapted = build(config, dtype, zeros, linears);
         loadBase(adapted, dir);
         return adapted;
     }
@@ -79,7 +102,8 @@ public final class LoraModels {
     public static void loadBase(AdaptedModel adapted, Path weights) {
         Map<String, INDArray> state;
         try {
-            state = Files.isDirectory(weights) ? WeightFiles.read(weights) : Safetensors.read(weights);
+            // as stored: a bf16 file costs half of float32 while it is read, and each tensor is cast as it loads
+            state = Files.isDirectory(weights) ? WeightFiles.readStored(weights) : Safetensors.readStored(weights);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + weights, e);
         }

@@ -8,8 +8,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import spindle.layers.lora.FrozenBase;
 import spindle.trainers.mpi.ProcessGroup;
 
 /**
@@ -45,6 +47,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--lora", description = "Train LoRA adapters from the config's \"lora\" section (targets, r,"
         + " alpha, use_rslora, use_dora) on the frozen model, as torch_ref.py bench --lora does.")
     private boolean lora;
+
+    @Option(names = "--lora-base", defaultValue = "float32", description = "With --lora: the frozen base in float32"
+        + " (default) or bfloat16 (half its memory; products still compute in float32).")
+    private String loraBase;
 
     @Option(names = "--rounds", defaultValue = "1", description = "Rounds to run (default ${DEFAULT-VALUE}); with"
         + " --compare each round runs Spindle then PyTorch, and a last line gives every ratio and their median,"
@@ -87,7 +93,7 @@ public final class Bench implements Callable<Integer> {
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            BenchResult ours = BenchRun.run(config, replicas, qat, lora, profileSteps);
+            BenchResult ours = BenchRun.run(config, replicas, qat, lora, loraBaseDtype(), profileSteps);
             if (!main) {
                 continue;   // rank 0 prints the job's line
             }
@@ -111,6 +117,14 @@ public final class Bench implements Callable<Integer> {
                 .map(x -> String.format(Locale.ROOT, "%.3f", x)).toList(), median));
         }
         return 0;
+    }
+
+    private DataType loraBaseDtype() {
+        DataType base = FrozenBase.parse(loraBase, "--lora-base");
+        if (base != DataType.FLOAT && (!lora || qat)) {
+            throw new IllegalArgumentException("--lora-base " + loraBase + " needs --lora without --qat");
+        }
+        return base;
     }
 
     private Path torchRefScript() {

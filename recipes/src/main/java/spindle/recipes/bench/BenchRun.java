@@ -38,10 +38,11 @@ final class BenchRun {
     /**
      * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config.
      * With {@code qat} the projections are fake-quantized; with {@code lora} the base is frozen and adapters from
-     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}; with both, QAT-LoRA's model. {@code profileSteps} more steps
+     * the config's "lora" section train, as in {@code torch_ref.py bench --lora}, the base's weight matrices stored
+     * in {@code loraBase} (FLOAT, or BFLOAT16 to halve them); with both, QAT-LoRA's model. {@code profileSteps} more steps
      * after them are sampled for {@link StepProfile} (none when 0).
      */
-    static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora, int profileSteps)
+    static BenchResult run(Path configFile, int replicas, boolean qat, boolean lora, DataType loraBase, int profileSteps)
             throws Exception {
         JsonNode json = new ObjectMapper().readTree(configFile.toFile());
         JsonNode train = json.path("train");
@@ -57,7 +58,7 @@ final class BenchRun {
         long seed = train.path("seed").asLong(0);
         CausalLm model = qat && lora ? QatBench.loraModel(hf, json, seed, configFile)
             : qat ? QatBench.model(hf, json, seed, configFile)
-            : lora ? LoraModels.fromHfConfig(hf, DataType.FLOAT, BenchLora.read(configFile), seed).model()
+            : lora ? LoraModels.fromHfConfig(hf, DataType.FLOAT, loraBase, BenchLora.read(configFile), seed).model()
             : CausalLms.fromHfConfig(hf, DataType.FLOAT, seed);
         var optimizer = new Adam(model.trainableParameters(), AdamOptions.adamW()
             .withLr(train.path("lr").asDouble(3e-4)).withWeightDecay(train.path("weight_decay").asDouble(0)));
@@ -82,7 +83,7 @@ final class BenchRun {
         StepMetrics last = times.last();
         double balance = last.balanceLoss();
         String name = hf.string("name_or_path", configFile.getFileName().toString()) + (qat ? " --qat" : "")
-            + (qat && lora ? " --lora" : "");
+            + (qat && lora ? " --lora" : "") + (lora && loraBase != DataType.FLOAT ? " --lora-base " + loraBase : "");
         return new BenchResult(name, threads, n, median,
             times.min(), (double) group.size() * batch * seq / (median / 1e3), model.parameterCount(),
             model.trainableParameterCount(), last.peakRssBytes() / 1e6, ops,
