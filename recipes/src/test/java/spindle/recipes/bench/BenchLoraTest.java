@@ -8,15 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import spindle.layers.lora.LoraConfig;
 import spindle.recipes.Spindle;
 
@@ -73,16 +70,6 @@ class BenchLoraTest {
         // q_proj: A [2, 16] + B [16, 2]; v_proj (one KV head of 8): A [2, 16] + B [8, 2]
         assertTrue(printed.contains("\"trainable\": 112,"), printed);
         assertTrue(printed.contains("tokens_per_s_ratio_spindle_over_pytorch"), printed);
-    }
-
-    @Test
-    void qatWithLoraIsRefused() throws IOException {
-        Path config = config("{\"targets\": [\"q_proj\"], \"r\": 2, \"alpha\": 4}");
-        StringWriter err = new StringWriter();
-        CommandLine cli = Spindle.commandLine();
-        cli.setErr(new PrintWriter(err));
-        assertEquals(2, cli.execute("bench", "--config", config.toString(), "--qat", "--lora"));
-        assertTrue(err.toString().contains("--qat with --lora"), err.toString());
     }
 
     private Path config(String lora) throws IOException {
