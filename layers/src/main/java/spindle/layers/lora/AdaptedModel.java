@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import spindle.layers.LoadReport;
 import spindle.layers.models.CausalLm;
 
 /**
@@ -48,15 +47,13 @@ public record AdaptedModel(CausalLm model, Map<String, LoraLinear> adapters) {
 
     /**
      * Copies adapter tensors (model keys, as {@link #adapterState()} names them) into the adapters, converting
-     * dtypes. Strict: a missing, unexpected or misshapen key is an error naming the key and both shapes, and
-     * nothing is loaded.
+     * dtypes, as {@link AdapterWeights#load} loads a PEFT file. Strict: a missing, unexpected or misshapen key is
+     * an error naming the key and both shapes, and nothing is loaded.
      */
     public void loadAdapterState(Map<String, INDArray> state) {
-        LoadReport report = LoadReport.compare(adapterState(), state);
-        if (!report.isClean()) {
-            throw new IllegalArgumentException("adapter tensors do not match the model's adapters: " + report.describe());
-        }
-        model.loadStateDict(state, false);
+        Map<String, INDArray> byPeftKey = new LinkedHashMap<>();
+        state.forEach((key, value) -> byPeftKey.put(AdapterWeights.PREFIX + key, value));
+        AdapterWeights.load(model, byPeftKey, "adapter state");
     }
 
     /**

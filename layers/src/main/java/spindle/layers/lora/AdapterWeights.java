@@ -88,7 +88,6 @@ public final class AdapterWeights {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("adapter file " + file + " does not exist");
         }
-        Map<String, Tensor> own = peftParameters(model);
         Map<String, INDArray> stored;
         try {
             stored = Safetensors.read(file);
@@ -96,23 +95,33 @@ public final class AdapterWeights {
             throw new UncheckedIOException("cannot read " + file, e);
         }
         try {
-            List<String> problems = mismatches(own, stored);
-            if (!problems.isEmpty()) {
-                throw new IllegalArgumentException(file + " does not fit the model's adapters: "
-                    + String.join("; ", problems));
-            }
-            try (GradMode.Scope off = GradMode.disable()) {
-                own.forEach((key, p) -> p.mutate(v -> {
-                    INDArray s = stored.get(key);
-                    INDArray converted = s.dataType() == v.dataType() ? s : s.castTo(v.dataType());
-                    v.assign(converted);
-                    if (converted != s) {
-                        converted.close();
-                    }
-                }));
-            }
+            load(model, stored, file.toString());
         } finally {
             stored.values().forEach(INDArray::close);
+        }
+    }
+
+    /**
+     * Copies {@code stored} (tensors by PEFT key) into the adapters of {@code model}, converting each to its
+     * parameter's dtype; the caller keeps the arrays. Strict: a tensor the model lacks, a missing one or one of
+     * another shape is an error naming {@code source}, the key and the shapes, and nothing is loaded.
+     */
+    public static void load(Module model, Map<String, INDArray> stored, String source) {
+        Map<String, Tensor> own = peftParameters(model);
+        List<String> problems = mismatches(own, stored);
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(source + " does not fit the model's adapters: "
+                + String.join("; ", problems));
+        }
+        try (GradMode.Scope off = GradMode.disable()) {
+            own.forEach((key, p) -> p.mutate(v -> {
+                INDArray s = stored.get(key);
+                INDArray converted = s.dataType() == v.dataType() ? s : s.castTo(v.dataType());
+                v.assign(converted);
+                if (converted != s) {
+                    converted.close();
+                }
+            }));
         }
     }
 
