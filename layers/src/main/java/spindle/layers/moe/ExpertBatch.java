@@ -7,6 +7,7 @@ import static spindle.autograd.ops.Shapes.transpose;
 
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tensor;
 import spindle.autograd.ops.Gating;
@@ -42,15 +43,19 @@ final class ExpertBatch {
 
     private ExpertBatch() {}
 
-    /** Whether to batch {@code experts} for this dispatch: all plain bias-free Linears and padding within budget. */
-    static boolean applies(List<SwiGlu> experts, Dispatch d, ExpertDims dims) {
+    /**
+     * Whether to batch {@code experts} for this dispatch of inputs of {@code dtype}: all plain bias-free Linears
+     * with weights of that dtype, and padding within budget.
+     */
+    static boolean applies(List<SwiGlu> experts, Dispatch d, ExpertDims dims, DataType dtype) {
         if (forced != null && !forced) {
             return false;
         }
         for (SwiGlu e : experts) {
             Map<String, Tensor> p = e.namedParameters();
-            if (p.size() != 3 || !e.namedModules().values().stream().skip(1).allMatch(m -> m instanceof Linear)) {
-                return false;   // LoRA or fake-quantised experts run one by one
+            if (p.size() != 3 || !e.namedModules().values().stream().skip(1).allMatch(m -> m instanceof Linear)
+                || !p.values().stream().allMatch(w -> w.dtype() == dtype)) {
+                return false;   // LoRA, fake-quantised or differently typed experts run one by one
             }
         }
         int c = busiest(d);

@@ -122,7 +122,7 @@ public final class MixtureOfExperts extends Module {
         long n = x.size(0);
         Tensor stacked;
         long[] rowOfSlot;
-        if (ExpertBatch.applies(experts.items(), d, dims)) {
+        if (ExpertBatch.applies(experts.items(), d, dims, x.dtype())) {
             ExpertBatch.Outputs batched = ExpertBatch.forward(x, experts.items(), d);
             stacked = batched.rows();
             rowOfSlot = batched.rowOfSlot();

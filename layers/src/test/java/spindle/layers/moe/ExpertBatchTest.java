@@ -24,21 +24,24 @@ class ExpertBatchTest {
     @Test
     void plainExpertsWithFewPaddedRowsRunBatched() {
         Dispatch balanced = Dispatch.of(new long[] {0, 1, 2, 3, 0, 1, 2}, 1, 4, 0);
-        assertTrue(ExpertBatch.applies(experts(false), balanced, DIMS));
+        assertTrue(ExpertBatch.applies(experts(false), balanced, DIMS, DataType.DOUBLE));
         List<SwiGlu> built = MoeFixtures.layer(MoeFixtures.config(3, 4, 0, 1, 2), 1).experts().items();
-        assertTrue(ExpertBatch.applies(built, balanced, DIMS), "a MoE layer with plain linears builds plain experts");
+        assertTrue(ExpertBatch.applies(built, balanced, DIMS, DataType.DOUBLE),
+            "a MoE layer with plain linears builds plain experts");
     }
 
     @Test
     void expertsWithBiasesOrTooMuchPaddingRunOneByOne() {
         Dispatch balanced = Dispatch.of(new long[] {0, 1, 2, 3}, 1, 4, 0);
-        assertFalse(ExpertBatch.applies(experts(true), balanced, DIMS), "more parameters than the three weights");
+        assertFalse(ExpertBatch.applies(experts(true), balanced, DIMS, DataType.DOUBLE),
+            "more parameters than the three weights");
+        assertFalse(ExpertBatch.applies(experts(false), balanced, DIMS, DataType.FLOAT), "float64 weights, float32 x");
         long[] allToOne = new long[1_000_000];   // 3 idle experts padded to 1e6 rows of 3 x 2: 1.8e7 > 3 x 1.7e6
         Arrays.fill(allToOne, 2);
-        assertFalse(ExpertBatch.applies(experts(false), Dispatch.of(allToOne, 1, 4, 0), DIMS));
+        assertFalse(ExpertBatch.applies(experts(false), Dispatch.of(allToOne, 1, 4, 0), DIMS, DataType.DOUBLE));
         ExpertBatch.forced = false;
         try {
-            assertFalse(ExpertBatch.applies(experts(false), balanced, DIMS));
+            assertFalse(ExpertBatch.applies(experts(false), balanced, DIMS, DataType.DOUBLE));
         } finally {
             ExpertBatch.forced = null;
         }
