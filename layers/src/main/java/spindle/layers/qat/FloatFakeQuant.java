@@ -21,15 +21,24 @@ final class FloatFakeQuant {
         return p == Precision.FLOAT32 && grid != QuantGrid.UINT4_TINYGEMM;
     }
 
-    /** {min, max} of v[off, off + n), NaN when one is NaN. */
+    /**
+     * {min, max} of v[off, off + n), NaN when one is NaN. Plain comparisons: at C1, Math.min and Math.max are
+     * calls, which made this pass cost more than the quantization itself.
+     */
     static double[] minMax(float[] v, int off, int n) {
         float min = v[off];
         float max = v[off];
-        for (int i = off + 1; i < off + n; i++) {
-            min = Math.min(min, v[i]);
-            max = Math.max(max, v[i]);
+        boolean nan = false;
+        for (int i = off; i < off + n; i++) {
+            float x = v[i];
+            if (x < min) {
+                min = x;
+            } else if (x > max) {
+                max = x;
+            }
+            nan |= x != x;
         }
-        return new double[] {min, max};
+        return nan ? new double[] {Double.NaN, Double.NaN} : new double[] {min, max};
     }
 
     /**

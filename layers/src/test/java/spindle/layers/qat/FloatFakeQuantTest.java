@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -48,6 +50,16 @@ class FloatFakeQuantTest {
                 }
             }
         }
+    }
+
+    @Test
+    void minMaxIsTheBlocksRangeAndNaNWhenAValueIsNaN() {
+        float[] v = {0.5f, -3f, 7f, -0f, 2f, 9f, -4f, 1f};
+        assertArrayEquals(new double[] {-4, 9}, FloatFakeQuant.minMax(v, 1, 6));
+        assertArrayEquals(new double[] {-3, 7}, FloatFakeQuant.minMax(v, 1, 2));
+        v[3] = Float.NaN;
+        assertTrue(Double.isNaN(FloatFakeQuant.minMax(v, 0, 8)[0]) && Double.isNaN(FloatFakeQuant.minMax(v, 0, 8)[1]));
+        assertArrayEquals(new double[] {0.5, 0.5}, FloatFakeQuant.minMax(v, 0, 1));
     }
 
     @Test
