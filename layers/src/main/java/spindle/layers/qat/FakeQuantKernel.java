@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.kernels.NativeFakeQuant;
 
 /**
  * One fake quantization of the blocks of {@code block} consecutive values (c order) of an array, in Java over a bulk
  * copy of its values ({@link HostValues}): per block, one pass for the min and max and one that computes each code,
  * the clamp and the dequantized value with {@link QuantGrid}'s formulas, rounded to the dtype after every operation
- * as torch rounds them ({@link FloatFakeQuant} for the float32 grids that multiply by 1/scale). Backward keeps only
+ * as torch rounds them ({@link FloatFakeQuant} for the float32 grids that multiply by 1/scale, or the same loops in
+ * native code, {@link NativeFakeQuant}, when the array lies dense in its buffer). Backward keeps only
  * what the gradient needs: per block the scale and 1/scale, and one bit per element, set where the code was within
  * [qmin, qmax] (the gradient passes there).
  */
@@ -33,6 +37,11 @@ final class FakeQuantKernel {
     }
 
     private INDArray quantizeFloats(INDArray values) {
+        if (NativeFakeQuant.fits(block, values)) {
+            INDArray out = Nd4j.createUninitialized(DataType.FLOAT, values.shape(), 'c');
+            NativeFakeQuant.quantize(grid.nativeGrid(), values, out, block, scale, inverse, pass);
+            return out;
+        }
         float[] v = HostValues.readFloats(values);
         for (int b = 0; b < scale.length; b++) {
             double[] range = FloatFakeQuant.minMax(v, b * block, block);
@@ -70,6 +79,11 @@ final class FakeQuantKernel {
      * (g * scale) / scale for tinygemm, where the code passed the clamp, else 0.
      */
     INDArray passGradient(INDArray g) {
+        if (FloatFakeQuant.handles(grid, p) && NativeFakeQuant.fits(block, g)) {
+            INDArray out = Nd4j.createUninitialized(DataType.FLOAT, g.shape(), 'c');
+            NativeFakeQuant.passGradient(g, out, block, scale, inverse, pass);
+            return out;
+        }
         if (FloatFakeQuant.handles(grid, p)) {
             float[] d = HostValues.readFloats(g);
             for (int b = 0; b < scale.length; b++) {

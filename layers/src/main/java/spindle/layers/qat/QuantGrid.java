@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.qat;
 
+import spindle.autograd.kernels.NativeFakeQuant;
+
 /**
  * The integer grids of torchao's fake quantizers. Each block of consecutive elements (a token's row, a
  * weight group or an output channel) gets its quantization parameters from its own values: {scale, zero
@@ -29,6 +31,16 @@ enum QuantGrid {
     QuantGrid(double lo, double hi) {
         this.lo = lo;
         this.hi = hi;
+    }
+
+    /** The native kernel's number for this grid; tinygemm's, which divides by the scale, has none. */
+    NativeFakeQuant.Grid nativeGrid() {
+        return switch (this) {
+            case INT8_ASYMMETRIC -> NativeFakeQuant.Grid.INT8_ASYMMETRIC;
+            case INT4_SYMMETRIC -> NativeFakeQuant.Grid.INT4_SYMMETRIC;
+            case INT8_SYMMETRIC -> NativeFakeQuant.Grid.INT8_SYMMETRIC;
+            case UINT4_TINYGEMM -> throw new IllegalStateException("tinygemm has no native fake quantization");
+        };
     }
 
     /** {scale, zero point, 1/scale} of the block v[off, off + n); the zero point is 0 for symmetric grids. */

@@ -85,7 +85,7 @@ class FloatFakeQuantTest {
     }
 
     /** Random values, then a share of them moved onto exact ties, zeros of both signs and one outlier to clamp. */
-    private static float[] block(SplittableRandom rng, int n, int trial) {
+    static float[] block(SplittableRandom rng, int n, int trial) {
         float[] v = new float[n];
         float unit = (float) Math.scalb(1.0, -rng.nextInt(1, 8));
         for (int i = 0; i < n; i++) {
