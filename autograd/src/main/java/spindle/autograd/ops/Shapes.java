@@ -10,6 +10,7 @@ import spindle.autograd.Broadcasting;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeStrided;
 
 /**
  * Ops that move elements without arithmetic: reshape, permute, narrow, expand and repeatInterleave, with
@@ -131,9 +132,14 @@ public final class Shapes {
 
     /**
      * window += part. ND4J adds into a strided window an order of magnitude slower than it copies into one, so
-     * a window of zeros gets a copy, and otherwise the sum is formed in a contiguous temporary and copied back.
+     * a window of zeros gets a copy, and otherwise the sum is formed in a contiguous temporary and copied back; in
+     * float32 one native pass does either ({@link NativeStrided}).
      */
     static void addIntoWindow(INDArray window, INDArray part, boolean zeros) {
+        if (NativeStrided.fits(window, part)) {
+            NativeStrided.addInto(window, part, zeros);
+            return;
+        }
         if (zeros) {
             window.assign(part);
             return;
