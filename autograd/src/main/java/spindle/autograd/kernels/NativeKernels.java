@@ -43,16 +43,25 @@ public final class NativeKernels {
         return () -> on = before;
     }
 
-    /** True when a is a float32 array whose values are its buffer's first elements in c order. */
+    /** True when a is a float32 array whose values lie one after the other in c order (see {@link #dense}). */
     public static boolean denseFloats(INDArray a) {
-        return a.dataType() == DataType.FLOAT && !a.wasClosed() && !a.isEmpty() && a.offset() == 0
-            && a.data().offset() == 0 && a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a)
+        return a.dataType() == DataType.FLOAT && dense(a);
+    }
+
+    /**
+     * True when a's values, of any dtype, lie one after the other in c order in its buffer, from its offset on (a
+     * whole array, or a view of consecutive elements such as a parameter's slice of a flat gradient buffer). A view's
+     * buffer (ND4J 1.0.0-M2) carries the view's offset and counts its length from there.
+     */
+    public static boolean dense(INDArray a) {
+        return !a.wasClosed() && !a.isEmpty() && a.data() != null && a.ordering() == 'c'
+            && Shape.hasDefaultStridesForShape(a) && a.offset() >= 0 && a.offset() == a.data().offset()
             && a.data().length() >= a.length();
     }
 
-    /** The address of a's first element, for an array {@link #denseFloats} accepts. */
+    /** The address of a's first element, for an array {@link #dense} accepts (a buffer's address is its allocation's). */
     public static long address(INDArray a) {
-        return a.data().address();
+        return a.data().address() + a.offset() * a.data().getElementSize();
     }
 
     private static String load() {

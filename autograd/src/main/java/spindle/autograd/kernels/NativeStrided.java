@@ -45,7 +45,7 @@ public final class NativeStrided {
     }
 
     private static long start(INDArray a) {
-        return a.data().address() + a.offset() * Float.BYTES;
+        return a.data().address() + a.offset() * Float.BYTES;   // a buffer's address is its allocation's
     }
 
     private static native void addInto(long window, long part, long[] shape, long[] windowStrides, long[] partStrides,

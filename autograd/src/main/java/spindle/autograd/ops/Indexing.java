@@ -16,6 +16,7 @@ import spindle.autograd.Memory;
 import spindle.autograd.FlatIndex;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeScatter;
 
 /**
  * Picking elements by integer index (gather, indexSelect, embedding) and adding them back (scatterAdd),
@@ -298,10 +299,15 @@ public final class Indexing {
     }
 
     /**
-     * target[idx[i]] += rows[i] along dim 0, in place. The lock argument makes scatter_add run single-threaded:
-     * without it threads add to a row that several ids share at the same time and lose updates.
+     * target[idx[i]] += rows[i] along dim 0, in place: natively in float32 ({@link NativeScatter}), else by ND4J's
+     * scatter_add, whose lock argument makes it run single-threaded: without it threads add to a row that several ids
+     * share at the same time and lose updates.
      */
     private static void scatterRows(INDArray target, INDArray idx, INDArray rows) {
+        if (NativeScatter.fits(target, idx, rows)) {
+            NativeScatter.addRows(target, idx, rows);
+            return;
+        }
         Nd4j.exec(DynamicCustomOp.builder("scatter_add").addInputs(target, idx, rows).addOutputs(target)
             .addBooleanArguments(true).build());
     }
