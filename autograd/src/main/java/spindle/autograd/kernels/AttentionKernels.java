@@ -7,12 +7,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The elementwise parts of causal attention between its products: the masked softmax of the scores and the
  * step from dP to dS in the backward. Scores are [matrices, rows, keys], where row ρ of a matrix is query ρ mod L
  * of a block of L queries (the query heads of a group are stacked), and query i sees keys 0 .. keys - L + i.
+ * Float32 arrays of any size go to the native twins ({@link NativeAttention}), which give the same bits.
  */
 public final class AttentionKernels {
     private AttentionKernels() {}
 
-    /** True when these arrays (scores, probabilities, gradients of one block) should take the Java kernels. */
+    /**
+     * True when these arrays (scores, probabilities, gradients of one block) should take these kernels: the native
+     * ones ({@link NativeAttention}) for float32 of any size, else the Java ones below the small-kernel limit.
+     */
     public static boolean fit(INDArray... arrays) {
+        if (NativeAttention.fits(arrays)) {
+            return true;
+        }
         for (INDArray a : arrays) {
             if (!Dense.contiguous(a)) {
                 return false;
@@ -23,6 +30,10 @@ public final class AttentionKernels {
 
     /** Replaces the scores s [..., rows, keys] (contiguous) by their causally masked softmax over the keys. */
     public static void causalSoftmaxInPlace(INDArray s, long queries) {
+        if (NativeAttention.fits(s)) {
+            NativeAttention.causalSoftmaxInPlace(s, queries);
+            return;
+        }
         int keys = (int) s.size(s.rank() - 1);
         int rows = (int) (s.length() / keys);
         double[] v = Dense.read(s, 0);
@@ -49,7 +60,7 @@ public final class AttentionKernels {
             }
             double sum = 0;
             for (int j = 0; j < seen; j++) {
-                double e = Math.exp(s[o + j] - max);
+                double e = KernelMath.exp(s[o + j] - max);   // as attention.c's
                 s[o + j] = e;
                 sum += e;
             }
@@ -68,6 +79,10 @@ public final class AttentionKernels {
      * (all contiguous).
      */
     public static void scoreGradInPlace(INDArray dp, INDArray p, INDArray dO, INDArray o) {
+        if (NativeAttention.fits(dp, p, dO, o)) {
+            NativeAttention.scoreGradInPlace(dp, p, dO, o);
+            return;
+        }
         int keys = (int) dp.size(dp.rank() - 1);
         int rows = (int) (dp.length() / keys);
         int dv = (int) (dO.length() / rows);

@@ -23,14 +23,14 @@ public final class LossKernels {
             }
             double sum = 0;
             for (int j = 0; j < c; j++) {
-                double e = Math.exp(x[o + j] - max);
+                double e = KernelMath.exp(x[o + j] - max);   // as loss.c's
                 probs[o + j] = e;
                 sum += e;
             }
             for (int j = 0; j < c; j++) {
                 probs[o + j] /= sum;
             }
-            loss[r] = t[r] == ignore ? 0 : max + Math.log(sum) - x[o + (int) t[r]];
+            loss[r] = t[r] == ignore ? 0 : max + KernelMath.log(sum) - x[o + (int) t[r]];
         }
     }
 

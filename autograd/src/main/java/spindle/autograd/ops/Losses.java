@@ -12,8 +12,6 @@ import spindle.autograd.FlatIndex;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 import spindle.autograd.kernels.Dense;
-import spindle.autograd.kernels.LossKernels;
-import spindle.autograd.kernels.SmallKernels;
 
 /** Loss functions as fused nodes: cross-entropy over class logits and mean squared error. */
 public final class Losses {
@@ -54,8 +52,8 @@ public final class Losses {
         if (picks.rows().length == 0) {
             return allIgnored(logits, targets.shape(), reduction);
         }
-        if (SmallKernels.fit(logits.value())) {
-            return smallCrossEntropy(logits, targets.shape(), t, ignoreIndex, reduction, picks.rows().length);
+        if (KernelCrossEntropy.fits(logits.value())) {
+            return KernelCrossEntropy.apply(logits, targets.shape(), t, ignoreIndex, reduction, picks.rows().length);
         }
         INDArray logp = Softmax.logSoftmaxValue(logits.value(), ls.length - 1);
         INDArray at = Nd4j.createFromArray(picks.positions());
@@ -95,34 +93,6 @@ public final class Losses {
                 p.reshape(n, c).muli(rowScale);
             }
             g.add(0, p);
-        }, logits);
-    }
-
-    /** crossEntropy through its Java kernels; the probabilities are kept for the backward in a Java array. */
-    private static Tensor smallCrossEntropy(Tensor logits, long[] ts, long[] t, long ignoreIndex, Reduction reduction,
-                                            int count) {
-        int n = t.length;
-        int c = (int) (logits.value().length() / Math.max(1, n));
-        double[] probs = new double[n * c];
-        double[] loss = new double[n];
-        LossKernels.crossEntropyForward(Dense.read(logits.value(), 0), t, ignoreIndex, n, c, probs, loss);
-        INDArray out;
-        if (reduction == Reduction.NONE) {
-            out = Dense.array(loss, logits.dtype(), ts);
-        } else {
-            double sum = 0;
-            for (double l : loss) {
-                sum += l;
-            }
-            out = Nd4j.scalar(logits.dtype(), reduction == Reduction.MEAN ? sum / count : sum);
-        }
-        return Tape.record("cross_entropy", out, g -> {
-            double[] rowScale = reduction == Reduction.NONE ? Dense.read(g.out(), 1) : null;
-            double scale = reduction == Reduction.NONE ? 0
-                : g.out().getDouble(0) / (reduction == Reduction.MEAN ? count : 1);
-            double[] dx = Dense.scratch(2, n * c);
-            LossKernels.crossEntropyBackward(probs, t, ignoreIndex, rowScale, scale, n, c, dx);
-            g.add(0, Dense.array(dx, logits.dtype(), logits.shape()));
         }, logits);
     }
 

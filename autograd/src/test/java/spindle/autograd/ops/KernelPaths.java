@@ -17,6 +17,7 @@ import org.nd4j.linalg.profiler.ProfilerConfig;
 import spindle.autograd.Autograd;
 import spindle.autograd.Tensor;
 import spindle.autograd.TensorFunction;
+import spindle.autograd.kernels.NativeKernels;
 import spindle.autograd.kernels.SmallKernels;
 
 /**
@@ -29,7 +30,7 @@ final class KernelPaths {
     /** What one run gave: the output, the gradient of every floating input, and the ND4J ops of the forward. */
     record Run(INDArray value, List<INDArray> grads, long forwardOps) {}
 
-    /** Runs f with the Java kernels limited to {@code limit} elements per array (0: ND4J only). */
+    /** Runs f with the Java kernels limited to {@code limit} elements per array (0: ND4J only, native kernels off). */
     static Run run(TensorFunction f, long limit, Tensor... inputs) {
         Tensor[] in = new Tensor[inputs.length];
         List<Tensor> floating = new ArrayList<>();
@@ -40,7 +41,8 @@ final class KernelPaths {
                 floating.add(in[i]);
             }
         }
-        try (SmallKernels.Scope scope = SmallKernels.limit(limit)) {
+        try (SmallKernels.Scope scope = SmallKernels.limit(limit);
+             SmallKernels.Scope nd4jOnly = limit == 0 ? NativeKernels.off() : () -> { }) {
             long before = countingOps();
             Tensor out = f.apply(in);
             long ops = stopCounting() - before;
