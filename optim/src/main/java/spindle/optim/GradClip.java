@@ -4,6 +4,7 @@ package spindle.optim;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeOptim;
 
 /** Gradient clipping applied between backward and the optimizer step. */
 public final class GradClip {
@@ -21,7 +22,8 @@ public final class GradClip {
         for (Tensor p : params) {
             INDArray g = p.grad();
             if (g != null) {
-                double n = SmallArrays.fit(g) ? Math.sqrt(sumOfSquares(g)) : g.norm2Number().doubleValue();
+                double n = NativeOptim.fits(g) ? Math.sqrt(NativeOptim.sumOfSquares(g))
+                    : SmallArrays.fit(g) ? Math.sqrt(sumOfSquares(g)) : g.norm2Number().doubleValue();
                 sumSquares += n * n;
             }
         }
@@ -30,7 +32,9 @@ public final class GradClip {
         if (coef < 1) {
             for (Tensor p : params) {
                 INDArray g = p.grad();
-                if (g != null && SmallArrays.fit(g)) {
+                if (g != null && NativeOptim.fits(g)) {
+                    NativeOptim.scale(g, (float) coef);   // as muli rounds it for float32
+                } else if (g != null && SmallArrays.fit(g)) {
                     scale(g, coef);
                 } else if (g != null) {
                     g.muli(coef);
@@ -40,14 +44,18 @@ public final class GradClip {
         return total;
     }
 
-    /** The sum of g's squared elements by a Java loop (small arrays: an ND4J op costs more than the loop). */
+    /**
+     * The sum of g's squared elements by a Java loop (small arrays: an ND4J op costs more than the loop), in four
+     * running sums (element i into sum i % 4) added as (s0 + s1) + (s2 + s3): the native loop's order, whose four
+     * sums are the lanes of one vector register.
+     */
     private static double sumOfSquares(INDArray g) {
         double[] x = SmallArrays.read(g, 0);
-        double sum = 0;
+        double[] sums = new double[4];
         for (int i = 0, n = (int) g.length(); i < n; i++) {
-            sum += x[i] * x[i];
+            sums[i & 3] += x[i] * x[i];
         }
-        return sum;
+        return (sums[0] + sums[1]) + (sums[2] + sums[3]);
     }
 
     private static void scale(INDArray g, double coef) {

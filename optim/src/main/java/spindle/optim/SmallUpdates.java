@@ -8,25 +8,38 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeOptim;
 
 /**
- * The Adam and SGD rules as Java loops over {@link SmallArrays}, for parameters small enough that ND4J's fixed
- * cost per op dominates. Each element follows PyTorch's single-tensor loop in the same order of operations
- * (exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), addcdiv_; buf.mul_().add_()), computed in double precision and,
+ * The Adam and SGD rules in one pass per parameter: for float32 arrays of any size natively (NativeOptim, which
+ * computes what these loops compute, bit for bit), else as Java loops over {@link SmallArrays}, for parameters
+ * small enough that ND4J's fixed cost per op dominates. Each element follows PyTorch's single-tensor loop in the
+ * same order of operations (exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), addcdiv_; buf.mul_().add_()), computed in double precision and,
  * for float32 parameters, rounded to float32 after each operation, with the scalars rounded to float32 first.
  */
 final class SmallUpdates {
     private SmallUpdates() {}
 
-    /** Adam/AdamW for one parameter at step {@code t}; false (nothing changed) when the arrays do not fit. */
+    /**
+     * Adam/AdamW for one parameter at step {@code t}: natively for float32 arrays of any size, else by the Java loop
+     * for small ones; false (nothing changed) when neither takes the arrays.
+     */
     static boolean adam(Tensor param, INDArray grad, ParamState state, AdamOptions o, long t) {
         INDArray wa = param.value();
-        if (!SmallArrays.fit(wa, grad)) {
+        boolean natively = NativeOptim.fits(wa, grad);
+        if (!natively && !SmallArrays.fit(wa, grad)) {
             return false;
         }
         INDArray ma = state.bufferOrZeros("exp_avg", wa);
         INDArray va = state.bufferOrZeros("exp_avg_sq", wa);
         INDArray maxa = o.amsgrad() ? state.bufferOrZeros("max_exp_avg_sq", wa) : null;
+        AdamScalars s = AdamScalars.of(o, t, wa.dataType() == DataType.FLOAT);
+        if (natively && NativeOptim.fits(wa, grad, ma, va, maxa)) {
+            param.mutate(x -> NativeOptim.adam(x, grad, ma, va, maxa, (float) s.keep, (float) s.l2, (float) s.b2,
+                (float) s.toward, (float) s.rest, (float) s.sqWeight, (float) s.eps, (float) s.minusStep,
+                (float) s.bc2Sqrt));
+            return true;
+        }
         if (!SmallArrays.fit(wa, grad, ma, va, maxa)) {
             return false;
         }
@@ -36,29 +49,19 @@ final class SmallUpdates {
         double[] v = read(va, 3);
         double[] vmax = maxa == null ? null : read(maxa, 4);
         boolean f = wa.dataType() == DataType.FLOAT;
-        boolean decoupled = o.decay() == AdamOptions.Decay.DECOUPLED;
-        double keep = r(f, decoupled ? 1 - o.lr() * o.weightDecay() : 1);
-        double l2 = r(f, decoupled ? 0 : o.weightDecay());
-        double b2 = r(f, o.beta2());
-        double toward = r(f, 1 - o.beta1());   // lerp's weight
-        double rest = r(f, 1 - toward);
-        double sqWeight = r(f, 1 - o.beta2());
-        double eps = r(f, o.eps());
-        double minusStep = r(f, -o.lr() / (1 - StrictMath.pow(o.beta1(), t)));
-        double bc2Sqrt = r(f, StrictMath.sqrt(1 - StrictMath.pow(o.beta2(), t)));
         for (int i = 0, n = (int) wa.length(); i < n; i++) {
-            double wi = keep == 1 ? w[i] : r(f, w[i] * keep);
-            double gi = l2 == 0 ? g[i] : r(f, g[i] + l2 * wi);
+            double wi = s.keep == 1 ? w[i] : r(f, w[i] * s.keep);
+            double gi = s.l2 == 0 ? g[i] : r(f, g[i] + s.l2 * wi);
             double diff = r(f, gi - m[i]);
-            double mi = toward < 0.5 ? r(f, m[i] + toward * diff) : r(f, gi - r(f, diff * rest));
-            double vi = r(f, r(f, v[i] * b2) + r(f, r(f, sqWeight * gi) * gi));
+            double mi = s.toward < 0.5 ? r(f, m[i] + s.toward * diff) : r(f, gi - r(f, diff * s.rest));
+            double vi = r(f, r(f, v[i] * s.b2) + r(f, r(f, s.sqWeight * gi) * gi));
             m[i] = mi;
             v[i] = vi;
             if (vmax != null) {
                 vi = vmax[i] = Math.max(vmax[i], vi);
             }
-            double denom = r(f, r(f, Math.sqrt(vi)) / bc2Sqrt) + eps;
-            w[i] = r(f, wi + r(f, minusStep * r(f, mi / r(f, denom))));
+            double denom = r(f, r(f, Math.sqrt(vi)) / s.bc2Sqrt) + s.eps;
+            w[i] = r(f, wi + r(f, s.minusStep * r(f, mi / r(f, denom))));
         }
         write(m, ma);
         write(v, va);
@@ -69,10 +72,39 @@ final class SmallUpdates {
         return true;
     }
 
-    /** SGD for one parameter; false (nothing changed) when the arrays do not fit. */
+    /** Adam's scalars at step t, rounded to float32 for a float32 parameter (as torch casts them to the tensor's). */
+    private record AdamScalars(double keep, double l2, double b2, double toward, double rest, double sqWeight,
+                               double eps, double minusStep, double bc2Sqrt) {
+        static AdamScalars of(AdamOptions o, long t, boolean f) {
+            boolean decoupled = o.decay() == AdamOptions.Decay.DECOUPLED;
+            double toward = r(f, 1 - o.beta1());   // lerp's weight
+            return new AdamScalars(r(f, decoupled ? 1 - o.lr() * o.weightDecay() : 1),
+                r(f, decoupled ? 0 : o.weightDecay()), r(f, o.beta2()), toward, r(f, 1 - toward),
+                r(f, 1 - o.beta2()), r(f, o.eps()),
+                r(f, -o.lr() / (1 - StrictMath.pow(o.beta1(), t))),
+                r(f, StrictMath.sqrt(1 - StrictMath.pow(o.beta2(), t))));
+        }
+    }
+
+    /**
+     * SGD for one parameter: natively for float32 arrays of any size, else by the Java loop for small ones; false
+     * (nothing changed) when neither takes the arrays.
+     */
     static boolean sgd(Tensor param, INDArray grad, ParamState state, SgdOptions o) {
         INDArray wa = param.value();
         INDArray ba = state.buffer("momentum_buffer");
+        if (NativeOptim.fits(wa, grad, ba)) {
+            boolean first = o.momentum() != 0 && ba == null;   // the buffer starts as d itself, as in PyTorch
+            INDArray buf = o.momentum() == 0 ? null : first ? Nd4j.create(wa.dataType(), wa.shape()) : ba;
+            if (NativeOptim.fits(wa, grad, buf)) {
+                if (first) {
+                    state.put("momentum_buffer", buf);
+                }
+                param.mutate(x -> NativeOptim.sgd(x, grad, buf, (float) o.weightDecay(), (float) o.momentum(),
+                    (float) (1 - o.dampening()), first, o.nesterov(), (float) -o.lr()));
+                return true;
+            }
+        }
         if (!SmallArrays.fit(wa, grad, ba)) {
             return false;
         }

@@ -22,6 +22,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeKernels;
+import spindle.autograd.kernels.NativeOptim;
+import spindle.autograd.kernels.SmallKernels;
 import spindle.testing.PyTorch;
 
 /**
@@ -113,7 +116,10 @@ class TorchParityTest {
             "problems", problems, "cases", cases);
     }
 
-    /** Parameters of this problem are small, so the rules run as Java loops ({@link SmallUpdates}). */
+    /**
+     * The default paths: float32 through the native kernels when they are in use ({@link NativeOptim}), float64 (and
+     * float32 without them) through the Java loops ({@link SmallUpdates}), as this problem's parameters are small.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void trajectoryMatchesPyTorch(Object[] payload) {
@@ -121,12 +127,21 @@ class TorchParityTest {
         check(payload);
     }
 
-    /** The same trajectories through the ND4J ops that parameters above the Java loops' limit take. */
+    /** The same trajectories through the Java loops, with the native kernels off. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void trajectoryMatchesPyTorchOnTheJavaLoops(Object[] payload) {
+        try (SmallKernels.Scope off = NativeKernels.off()) {
+            check(payload);
+        }
+    }
+
+    /** The same trajectories through the ND4J ops that parameters take when neither kernel takes them. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void trajectoryMatchesPyTorchOnTheNd4jPath(Object[] payload) {
         SmallArrays.setMaxElements(0);
-        try {
+        try (SmallKernels.Scope off = NativeKernels.off()) {
             check(payload);
         } finally {
             SmallArrays.setMaxElements(SmallArrays.DEFAULT_MAX_ELEMENTS);
