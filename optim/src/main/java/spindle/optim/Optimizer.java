@@ -23,8 +23,9 @@ import spindle.autograd.Tensor;
  * round-trips through a checkpoint. As in PyTorch, {@link #step()} skips parameters that do not require
  * grad or whose grad is null, and each parameter keeps its own step count and buffers.
  *
- * <p>A subclass writes only {@link #update}, the rule for one parameter, with ND4J in-place ops (and a Java loop
- * for small parameters, where ND4J's fixed cost per op dominates: {@link SmallUpdates}).
+ * <p>A subclass writes only {@link #update}, the rule for one parameter, with ND4J in-place ops (and one pass per
+ * parameter where ND4J's fixed cost per op dominates, {@link SmallUpdates}: native code for float32, a Java loop
+ * for small parameters).
  */
 public abstract class Optimizer {
     private final String kind;
