@@ -14,21 +14,35 @@ static void softmax_row(float *row, int keys, int seen, double *e) {
     for (int j = seen; j < keys; j++) {
         poisoned |= !((double) row[j] < INFINITY);
     }
-    double max = -INFINITY;
-    for (int j = 0; j < seen; j++) {
-        max = java_maxd(max, (double) row[j]);
+    if (poisoned) {
+        for (int j = 0; j < keys; j++) {
+            row[j] = NAN;
+        }
+        return;
+    }
+    double max = km_max_floats(row, seen);
+    __m256d max4 = _mm256_set1_pd(max);
+    int j = 0;
+    for (; j + 4 <= seen; j += 4) {
+        _mm256_storeu_pd(e + j, km_exp4(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(row + j)), max4)));
+    }
+    for (; j < seen; j++) {
+        e[j] = km_exp((double) row[j] - max);
     }
     double sum = 0;
-    for (int j = 0; j < seen; j++) {
-        e[j] = km_exp((double) row[j] - max);
+    for (j = 0; j < seen; j++) {
         sum += e[j];
     }
     double scale = 1 / sum;
-    for (int j = 0; j < seen; j++) {
-        row[j] = poisoned ? NAN : (float) (e[j] * scale);
+    __m256d scale4 = _mm256_set1_pd(scale);
+    for (j = 0; j + 4 <= seen; j += 4) {
+        _mm_storeu_ps(row + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(e + j), scale4)));
     }
-    for (int j = seen; j < keys; j++) {
-        row[j] = poisoned ? NAN : 0.0f;
+    for (; j < seen; j++) {
+        row[j] = (float) (e[j] * scale);
+    }
+    for (j = seen; j < keys; j++) {
+        row[j] = 0.0f;
     }
 }
 

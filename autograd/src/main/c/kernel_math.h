@@ -4,6 +4,7 @@
 // Math.exp/log each differ from the other in the last bit for some inputs. Also Java's Math.max for doubles.
 #ifndef SPINDLE_KERNEL_MATH_H
 #define SPINDLE_KERNEL_MATH_H
+#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -79,11 +80,66 @@ static inline double km_log(double x) {
     return e * KM_LN2_HI - ((hfsq - (s * (hfsq + (t2 + t1)) + e * KM_LN2_LO)) - f);
 }
 
+// km_exp of four values, lane for lane the same operations (no fused multiply-add: -ffp-contract=off, and the
+// intrinsics below are separate multiplies and adds). Lanes outside [-707, 709] (where 2^k needs two steps or
+// overflows) and NaN take the scalar function.
+static inline __m256d km_exp4(__m256d x) {
+    __m256d inside = _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-707.0), _CMP_GE_OQ),
+                                   _mm256_cmp_pd(x, _mm256_set1_pd(709.0), _CMP_LE_OQ));
+    if (_mm256_movemask_pd(inside) != 0xF) {
+        double v[4];
+        _mm256_storeu_pd(v, x);
+        return _mm256_set_pd(km_exp(v[3]), km_exp(v[2]), km_exp(v[1]), km_exp(v[0]));
+    }
+    __m256d k = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(KM_INV_LN2)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d hi = _mm256_sub_pd(x, _mm256_mul_pd(k, _mm256_set1_pd(KM_LN2_HI)));
+    __m256d lo = _mm256_mul_pd(k, _mm256_set1_pd(KM_LN2_LO));
+    __m256d r = _mm256_sub_pd(hi, lo);
+    __m256d rr = _mm256_mul_pd(r, r);
+    __m256d poly = _mm256_add_pd(_mm256_set1_pd(KM_P4), _mm256_mul_pd(rr, _mm256_set1_pd(KM_P5)));
+    poly = _mm256_add_pd(_mm256_set1_pd(KM_P3), _mm256_mul_pd(rr, poly));
+    poly = _mm256_add_pd(_mm256_set1_pd(KM_P2), _mm256_mul_pd(rr, poly));
+    poly = _mm256_add_pd(_mm256_set1_pd(KM_P1), _mm256_mul_pd(rr, poly));
+    __m256d c = _mm256_sub_pd(r, _mm256_mul_pd(rr, poly));
+    __m256d q = _mm256_div_pd(_mm256_mul_pd(r, c), _mm256_sub_pd(_mm256_set1_pd(2.0), c));
+    __m256d y = _mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_sub_pd(_mm256_sub_pd(lo, q), hi));
+    // k is an integer of magnitude below 2^51: k + 1.5 * 2^52 holds it in its low bits, two's complement.
+    __m256d shifter = _mm256_set1_pd(0x1.8p52);
+    __m256i e = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(k, shifter)), _mm256_castpd_si256(shifter));
+    __m256i two_to_e = _mm256_slli_epi64(_mm256_add_epi64(e, _mm256_set1_epi64x(1023)), 52);
+    return _mm256_mul_pd(y, _mm256_castsi256_pd(two_to_e));
+}
+
 // Java's Math.max for doubles: NaN when either is NaN, and 0.0 above -0.0.
 static inline double java_maxd(double a, double b) {
     if (a != a) return a;
     if (b != b) return b;
     if (a == 0.0 && b == 0.0) return signbit(a) ? b : a;
     return a > b ? a : b;
+}
+
+// Java's Math.max over n floats widened to double: NaN when one is NaN. Max is exact, so the order of the
+// comparisons does not change the value (only, perhaps, the sign of a zero maximum, which no caller's result shows:
+// x - (+-0) and m + (+-0) round alike).
+static inline double km_max_floats(const float *v, int n) {
+    __m256d m = _mm256_set1_pd(-INFINITY);
+    __m256d nan = _mm256_setzero_pd();
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(v + j));
+        nan = _mm256_or_pd(nan, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+        m = _mm256_max_pd(m, x);
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, m);
+    double max = -INFINITY;
+    for (int i = 0; i < 4; i++) {
+        max = java_maxd(max, lanes[i]);
+    }
+    for (; j < n; j++) {
+        max = java_maxd(max, (double) v[j]);
+    }
+    return _mm256_movemask_pd(nan) ? NAN : max;
 }
 #endif

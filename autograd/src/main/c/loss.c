@@ -17,12 +17,15 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeLoss_forward(
     jdouble *row_sum = (*env)->GetPrimitiveArrayCritical(env, sums, NULL);
     for (int r = 0; r < n; r++) {
         const float *row = x + (int64_t) r * c;
-        double max = -INFINITY;
-        for (int j = 0; j < c; j++) {
-            max = java_maxd(max, (double) row[j]);
-        }
+        double max = km_max_floats(row, c);
         double sum = 0;
-        for (int j = 0; j < c; j++) {
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {   // four exponentials at a time, added in order
+            double e[4];
+            _mm256_storeu_pd(e, km_exp4(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(row + j)), _mm256_set1_pd(max))));
+            sum = sum + e[0] + e[1] + e[2] + e[3];
+        }
+        for (; j < c; j++) {
             sum += km_exp((double) row[j] - max);
         }
         row_max[r] = max;
@@ -57,10 +60,16 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeLoss_backward(
         }
         double s = row_scale == NULL ? scale : row_scale[r];
         double max = row_max[r], sum = row_sum[r];
-        for (int j = 0; j < c; j++) {
-            double d = km_exp((double) row[j] - max) / sum * s;
-            out[j] = (float) (j == t[r] ? d - s : d);
+        __m256d max4 = _mm256_set1_pd(max), sum4 = _mm256_set1_pd(sum), s4 = _mm256_set1_pd(s);
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {
+            __m256d e = km_exp4(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(row + j)), max4));
+            _mm_storeu_ps(out + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_div_pd(e, sum4), s4)));
         }
+        for (; j < c; j++) {
+            out[j] = (float) (km_exp((double) row[j] - max) / sum * s);
+        }
+        out[t[r]] = (float) (km_exp((double) row[t[r]] - max) / sum * s - s);
     }
     (*env)->ReleasePrimitiveArrayCritical(env, sums, row_sum, JNI_ABORT);
     (*env)->ReleasePrimitiveArrayCritical(env, maxes, row_max, JNI_ABORT);
