@@ -128,14 +128,33 @@ public final class Dense {
     }
 
     /**
-     * A fresh array of like's shape and dtype holding {@code values} (c order), with like's strides when like is a
-     * permuted view of a whole buffer: a gradient then flows back through the permute and a reshape without a
-     * copy. Otherwise the array is c-contiguous.
+     * A fresh array of like's shape and dtype holding {@code values} (c order), laid out as {@link #emptyLike} lays
+     * it out: a gradient then flows back through a permute and a reshape without a copy.
      */
     public static INDArray arrayLike(double[] values, INDArray like) {
+        INDArray out = emptyLike(like);
+        if (contiguous(out)) {
+            write(values, out);
+            return out;
+        }
+        Dense s = SCRATCH.get();
+        int n = (int) like.length();
+        if (s.raw.length < n) {
+            s.raw = new double[n];
+        }
+        walk(out, s.raw, values, true);
+        store(s.raw, out, n);
+        return out;
+    }
+
+    /**
+     * A fresh uninitialized array of like's shape and dtype with like's strides when like is a permuted view of a
+     * whole buffer (rank up to 4), else c-contiguous.
+     */
+    public static INDArray emptyLike(INDArray like) {
         int r = like.rank();
         if (contiguous(like) || r > 4 || like.offset() != 0 || like.length() != like.data().length()) {
-            return array(values, like.dataType(), like.shape());
+            return Nd4j.createUninitialized(like.dataType(), like.shape());
         }
         Integer[] order = new Integer[r];   // like's dims from the largest stride to the smallest
         for (int i = 0; i < r; i++) {
@@ -153,16 +172,9 @@ public final class Dense {
         for (int i = 0; i < r; i++) {
             if (like.size(i) != 1 && view.stride(i) != like.stride(i)) {
                 Memory.release(buffer);
-                return array(values, like.dataType(), like.shape());
+                return Nd4j.createUninitialized(like.dataType(), like.shape());
             }
         }
-        Dense s = SCRATCH.get();
-        int n = (int) like.length();
-        if (s.raw.length < n) {
-            s.raw = new double[n];
-        }
-        walk(view, s.raw, values, true);
-        write(s.raw, buffer);
         return view;
     }
 
@@ -191,11 +203,15 @@ public final class Dense {
 
     /** Writes the first a.length() values into a, which must be {@link #contiguous} and float32 or float64. */
     public static void write(double[] values, INDArray a) {
-        int n = (int) a.length();
         if (!contiguous(a)) {
             throw new IllegalArgumentException("Dense.write: the array of shape " + java.util.Arrays.toString(a.shape())
                 + " is not contiguous");
         }
+        store(values, a, (int) a.length());
+    }
+
+    /** Writes the first n values into the first n elements of a's buffer, float32 or float64. */
+    private static void store(double[] values, INDArray a, int n) {
         if (a.dataType() == DataType.DOUBLE) {
             a.data().asNioDouble().put(0, values, 0, n);
             return;

@@ -3,7 +3,8 @@ package spindle.autograd.kernels;
 
 /**
  * SwiGLU's gate, silu(gate) * up, elementwise over n values. The forward keeps the sigmoid for the backward:
- * exp is the costliest step here (C1 calls it per element; ND4J's is vectorized).
+ * exp is the costliest step here. It is {@link KernelExp#exp}, not Math.exp, so that the native twin
+ * (NativeGating), which computes the same exp, gives the same bits.
  */
 public final class GatingKernels {
     private GatingKernels() {}
@@ -12,7 +13,7 @@ public final class GatingKernels {
     public static void swigluForward(double[] gate, double[] up, int n, double[] y, double[] s) {
         for (int i = 0; i < n; i++) {
             double a = gate[i];
-            s[i] = 1 / (1 + Math.exp(-a));
+            s[i] = 1 / (1 + KernelExp.exp(-a));
             y[i] = a * s[i] * up[i];
         }
     }

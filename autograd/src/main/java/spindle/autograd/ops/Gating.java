@@ -2,11 +2,16 @@
 package spindle.autograd.ops;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.NativeGating;
+import spindle.autograd.kernels.NativeKernels;
 import spindle.autograd.kernels.GatingKernels;
 import spindle.autograd.kernels.SmallKernels;
 
@@ -26,6 +31,9 @@ public final class Gating {
         if (gate.dtype() != up.dtype()) {
             throw new IllegalArgumentException("swiglu: gate is " + gate.dtype() + " but up is " + up.dtype());
         }
+        if (NativeGating.fits(gate.value(), up.value())) {
+            return nativeSwiglu(gate, up);
+        }
         if (SmallKernels.fit(gate.value(), up.value())) {
             return smallSwiglu(gate, up);
         }
@@ -37,6 +45,27 @@ public final class Gating {
             }
             if (g.needs(0)) {
                 g.add(0, s.rsub(1).muli(gate.value()).addi(1).muli(s).muli(up.value()).muli(g.out()));
+            }
+        }, gate, up);
+    }
+
+    /** swiglu in native code for float32 of any size, bitwise the Java kernels' values; nothing is saved. */
+    private static Tensor nativeSwiglu(Tensor gate, Tensor up) {
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, gate.shape());
+        NativeGating.forward(gate.value(), up.value(), y);
+        return Tape.record("swiglu", y, g -> {
+            INDArray go = NativeKernels.denseFloats(g.out()) ? g.out() : g.out().dup('c');
+            INDArray dgate = g.needs(0) ? Nd4j.createUninitialized(DataType.FLOAT, gate.shape()) : null;
+            INDArray dup = g.needs(1) ? Nd4j.createUninitialized(DataType.FLOAT, up.shape()) : null;
+            NativeGating.backward(gate.value(), up.value(), go, dgate, dup);
+            if (go != g.out()) {
+                Memory.release(go);
+            }
+            if (dgate != null) {
+                g.add(0, dgate);
+            }
+            if (dup != null) {
+                g.add(1, dup);
             }
         }, gate, up);
     }

@@ -2,12 +2,16 @@
 package spindle.autograd.ops;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.NativeKernels;
+import spindle.autograd.kernels.NativeNorm;
 import spindle.autograd.kernels.NormKernels;
 import spindle.autograd.kernels.SmallKernels;
 
@@ -29,6 +33,9 @@ public final class Norms {
                 + Arrays.toString(x.shape()) + ")");
         }
         long d = lastDim("rmsNorm", x, weight, null, eps);
+        if (NativeNorm.fits(x.value(), weight.value())) {
+            return nativeRmsNorm(x, weight, eps, d);
+        }
         if (SmallKernels.fit(x.value(), weight.value())) {
             return smallRmsNorm(x, weight, eps, (int) d);
         }
@@ -54,6 +61,47 @@ public final class Norms {
                 Memory.release(gx);
             }
             Memory.release(xhat);
+        }, x, weight);
+    }
+
+    /**
+     * rmsNorm in native code for float32 of any size, bitwise the Java kernels' values; r is kept in float64. The
+     * input gradient is added straight into x's gradient so far when that array is dense.
+     */
+    private static Tensor nativeRmsNorm(Tensor x, Tensor weight, double eps, long d) {
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+        INDArray r = Nd4j.createUninitialized(DataType.DOUBLE, x.value().length() / d);
+        NativeNorm.forward(x.value(), weight.value(), eps, d, y, r);
+        return Tape.record("rms_norm", y, new INDArray[] {r}, g -> {
+            INDArray go = NativeKernels.denseFloats(g.out()) ? g.out() : g.out().dup('c');
+            INDArray dw = g.needs(1) ? Nd4j.createUninitialized(DataType.FLOAT, d) : null;
+            boolean[] dwDone = {false};
+            if (g.needs(0)) {
+                g.addInPlace(0, (grad, zeros) -> {
+                    boolean direct = NativeKernels.denseFloats(grad);
+                    INDArray dx = direct ? grad : Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+                    NativeNorm.backward(x.value(), weight.value(), r, go, d, dx,
+                        direct && !zeros ? NativeNorm.Dx.ADD : NativeNorm.Dx.STORE, dw);
+                    if (!direct && zeros) {
+                        grad.assign(dx);
+                    } else if (!direct) {   // a float32 sum here, not the float64 one of a dense gradient
+                        grad.addi(dx);
+                    }
+                    if (!direct) {
+                        Memory.release(dx);
+                    }
+                    dwDone[0] = true;
+                });
+            }
+            if (dw != null && !dwDone[0]) {
+                NativeNorm.backward(x.value(), weight.value(), r, go, d, null, NativeNorm.Dx.NONE, dw);
+            }
+            if (dw != null) {
+                g.add(1, dw);
+            }
+            if (go != g.out()) {
+                Memory.release(go);
+            }
         }, x, weight);
     }
 

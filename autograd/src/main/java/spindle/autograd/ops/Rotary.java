@@ -2,6 +2,7 @@
 package spindle.autograd.ops;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -10,6 +11,7 @@ import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.NativeRotary;
 import spindle.autograd.kernels.RotaryKernels;
 import spindle.autograd.kernels.SmallKernels;
 
@@ -35,8 +37,12 @@ public final class Rotary {
         long t = xs[xs.length - 2];
         long d = xs[xs.length - 1];
         long n = x.value().length() / (t * d);
+        boolean half = layout == RopeLayout.ROTATE_HALF;
+        if (NativeRotary.fits(x.value(), cos, sin)) {
+            return nativeRope(x, cos, sin, half);
+        }
         if (SmallKernels.fit(x.value(), cos, sin)) {
-            return smallRope(x, cos, sin, layout == RopeLayout.ROTATE_HALF, (int) n, (int) t, (int) d);
+            return smallRope(x, cos, sin, half, (int) n, (int) t, (int) d);
         }
         INDArray cosRow = row(cos, t * d);
         INDArray sinRow = row(sin, t * d);
@@ -53,6 +59,24 @@ public final class Rotary {
             Memory.release(gs);
             g.add(0, g2.mul(cosRow).subi(rs).reshape(xs));
             Memory.release(rs);
+        }, x);
+    }
+
+    /**
+     * rope in native code for float32 of any size, bitwise the Java kernels' values; x may be a permuted view, and
+     * the gradient is laid out like x, as the Java kernels lay it out.
+     */
+    private static Tensor nativeRope(Tensor x, INDArray cos, INDArray sin, boolean half) {
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+        NativeRotary.apply(x.value(), cos, sin, half, false, y);
+        return Tape.record("rope", y, g -> {
+            INDArray go = NativeRotary.readable(g.out()) ? g.out() : g.out().dup('c');
+            INDArray dx = Dense.emptyLike(x.value());
+            NativeRotary.apply(go, cos, sin, half, true, dx);
+            if (go != g.out()) {
+                Memory.release(go);
+            }
+            g.add(0, dx);
         }, x);
     }
 

@@ -32,6 +32,24 @@ final class KernelPaths {
 
     /** Runs f with the Java kernels limited to {@code limit} elements per array (0: ND4J only, native kernels off). */
     static Run run(TensorFunction f, long limit, Tensor... inputs) {
+        try (SmallKernels.Scope nd4jOnly = limit == 0 ? NativeKernels.off() : () -> { }) {
+            return runAsIs(f, limit, inputs);
+        }
+    }
+
+    /** f on the Java kernels alone: native kernels off, no limit. */
+    static Run runJava(TensorFunction f, Tensor... inputs) {
+        try (SmallKernels.Scope off = NativeKernels.off()) {
+            return runAsIs(f, Long.MAX_VALUE, inputs);
+        }
+    }
+
+    /** f with the native kernels on (when in use) and the Java kernels off: native or ND4J. */
+    static Run runNative(TensorFunction f, Tensor... inputs) {
+        return runAsIs(f, 0, inputs);
+    }
+
+    private static Run runAsIs(TensorFunction f, long limit, Tensor... inputs) {
         Tensor[] in = new Tensor[inputs.length];
         List<Tensor> floating = new ArrayList<>();
         for (int i = 0; i < inputs.length; i++) {
@@ -41,8 +59,7 @@ final class KernelPaths {
                 floating.add(in[i]);
             }
         }
-        try (SmallKernels.Scope scope = SmallKernels.limit(limit);
-             SmallKernels.Scope nd4jOnly = limit == 0 ? NativeKernels.off() : () -> { }) {
+        try (SmallKernels.Scope scope = SmallKernels.limit(limit)) {
             long before = countingOps();
             Tensor out = f.apply(in);
             long ops = stopCounting() - before;
