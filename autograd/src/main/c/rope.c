@@ -16,9 +16,10 @@ static void read_view(JNIEnv *env, jlongArray sizes, jlongArray strides, struct 
 }
 
 // One row of d channels: channel j pairs with k = j + partner. Forward: y = x cos + rotate(x) sin; backward:
-// y = x cos - rotate(x sin), rotate mapping (x_j, x_k) to (-x_k, x_j).
-static void rotate_row(const float *x, int64_t xs, float *y, int64_t ys, const float *cos, const float *sin,
-                       int64_t d, int half, int backward) {
+// y = x cos - rotate(x sin), rotate mapping (x_j, x_k) to (-x_k, x_j). Inlined with constant flags (and unit
+// strides for the common layout), so each variant is a branch-free loop that gcc can vectorize; y never overlaps x.
+static inline void rotate_row(const float *restrict x, int64_t xs, float *restrict y, int64_t ys,
+                              const float *cos, const float *sin, int64_t d, int half, int backward) {
     int64_t step = half ? 1 : 2;
     int64_t partner = half ? d / 2 : 1;
     for (int64_t p = 0; p < d / 2; p++) {
@@ -33,6 +34,21 @@ static void rotate_row(const float *x, int64_t xs, float *y, int64_t ys, const f
             y[j * ys] = (float) (xj * (double) cos[j] - xk * (double) sin[j]);
             y[k * ys] = (float) (xk * (double) cos[k] + xj * (double) sin[k]);
         }
+    }
+}
+
+static void rotate_row_any(const float *x, int64_t xs, float *y, int64_t ys, const float *cos, const float *sin,
+                           int64_t d, int half, int backward) {
+    if (xs == 1 && ys == 1 && half) {
+        if (backward) {
+            rotate_row(x, 1, y, 1, cos, sin, d, 1, 1);
+        } else {
+            rotate_row(x, 1, y, 1, cos, sin, d, 1, 0);
+        }
+    } else if (backward) {
+        rotate_row(x, xs, y, ys, cos, sin, d, half, 1);
+    } else {
+        rotate_row(x, xs, y, ys, cos, sin, d, half, 0);
     }
 }
 
@@ -54,7 +70,7 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeRotary_apply(
             for (int64_t i = 0; i < t; i++) {
                 const float *xi = x + a * in.stride[0] + b * in.stride[1] + i * in.stride[2];
                 float *yi = y + a * out.stride[0] + b * out.stride[1] + i * out.stride[2];
-                rotate_row(xi, in.stride[3], yi, out.stride[3], cos + i * d, sin + i * d, d, half, backward);
+                rotate_row_any(xi, in.stride[3], yi, out.stride[3], cos + i * d, sin + i * d, d, half, backward);
             }
         }
     }

@@ -41,7 +41,8 @@ public final class NativeRotary {
 
     /**
      * out = x cos + rotate(x) sin, or for the backward out = x cos - rotate(x sin), where x is the output's gradient;
-     * channel j pairs with j + d/2 ({@code half}) or j + 1 for even j. in and out {@link #readable}, of one shape.
+     * channel j pairs with j + d/2 ({@code half}) or j + 1 for even j. in and out {@link #readable}, of one shape,
+     * in different buffers.
      */
     public static void apply(INDArray in, INDArray cos, INDArray sin, boolean half, boolean backward, INDArray out) {
         long[] shape = in.shape();
@@ -56,6 +57,9 @@ public final class NativeRotary {
                 throw new IllegalArgumentException("NativeRotary: an array of shape " + Arrays.toString(a.shape())
                     + " and strides " + Arrays.toString(a.stride()) + " is not float32 laid out inside its buffer");
             }
+        }
+        if (in.data().address() == out.data().address()) {
+            throw new IllegalArgumentException("NativeRotary: in and out share a buffer; out must be an array of its own");
         }
         for (INDArray table : new INDArray[] {cos, sin}) {
             if (!NativeKernels.denseFloats(table) || !Arrays.equals(table.shape(), new long[] {t, d})) {
