@@ -30,17 +30,13 @@ final class KernelPaths {
     /** What one run gave: the output, the gradient of every floating input, and the ND4J ops of the forward. */
     record Run(INDArray value, List<INDArray> grads, long forwardOps) {}
 
-    /** Runs f with the Java kernels limited to {@code limit} elements per array (0: ND4J only, native kernels off). */
+    /**
+     * Runs f with the Java kernels limited to {@code limit} elements per array (0: ND4J only), the native kernels off
+     * (their tests hold them to the Java kernels bit for bit).
+     */
     static Run run(TensorFunction f, long limit, Tensor... inputs) {
-        try (SmallKernels.Scope nd4jOnly = limit == 0 ? NativeKernels.off() : () -> { }) {
-            return runAsIs(f, limit, inputs);
-        }
-    }
-
-    /** f on the Java kernels alone: native kernels off, no limit. */
-    static Run runJava(TensorFunction f, Tensor... inputs) {
         try (SmallKernels.Scope off = NativeKernels.off()) {
-            return runAsIs(f, Long.MAX_VALUE, inputs);
+            return runAsIs(f, limit, inputs);
         }
     }
 
