@@ -2,7 +2,6 @@
 package spindle.layers.qat;
 
 import java.util.Arrays;
-import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 
 /**
@@ -23,7 +22,30 @@ public final class FakeQuant {
             throw new IllegalArgumentException("int8PerToken: x needs a non-empty last dimension but has shape "
                 + Arrays.toString(shape));
         }
-        return apply("fq_int8_per_token", x, (int) shape[shape.length - 1], QuantGrid.INT8_ASYMMETRIC);
+        return ActivationQuantCache.of(x, () -> int8PerTokenOf(x)).over(x);
+    }
+
+    /** The int8 per-token quantization of x computed now, not taken from {@link ActivationQuantCache}. */
+    static SharedQuantization int8PerTokenOf(Tensor x) {
+        long[] shape = x.shape();
+        return compute("fq_int8_per_token", x, (int) shape[shape.length - 1], QuantGrid.INT8_ASYMMETRIC);
+    }
+
+    /**
+     * The fake quantization of {@code weight} [out, in] by {@code scheme}, to record over the weight with
+     * {@link SharedQuantization#over} (the same values and gradients as {@link QatScheme#fakeQuantizeWeight}).
+     */
+    static SharedQuantization weight(QatScheme scheme, Tensor weight, int groupSize) {
+        return switch (scheme) {
+            case INT8_DYN_ACT_INT4_WEIGHT -> compute("fq_int4_symmetric", weight,
+                groupOf(weight, groupSize, "int4Symmetric"), QuantGrid.INT4_SYMMETRIC);
+            case INT4_WEIGHT_ONLY -> compute("fq_int4_weight_only", weight,
+                groupOf(weight, groupSize, "int4WeightOnly"), QuantGrid.UINT4_TINYGEMM);
+            case INT8_WEIGHT_ONLY -> {
+                groupOf(weight, 1, "int8PerChannel");
+                yield compute("fq_int8_per_channel", weight, (int) weight.shape()[1], QuantGrid.INT8_SYMMETRIC);
+            }
+        };
     }
 
     /** 8da4w weights [out, in]: int4 symmetric, one scale per group of groupSize consecutive inputs of a row. */
@@ -59,8 +81,10 @@ public final class FakeQuant {
 
     /** Fake-quantizes each block of {@code block} consecutive elements (c order) on its own parameters. */
     private static Tensor apply(String op, Tensor x, int block, QuantGrid grid) {
-        Precision p = Precision.of(x.dtype(), op);
-        FakeQuantKernel k = new FakeQuantKernel(grid, x.value(), block, p);
-        return Tape.record(op, k.out, g -> g.add(0, k.passGradient(g.out())), x);
+        return compute(op, x, block, grid).over(x);
+    }
+
+    private static SharedQuantization compute(String op, Tensor x, int block, QuantGrid grid) {
+        return new SharedQuantization(op, new FakeQuantKernel(grid, x.value(), block, Precision.of(x.dtype(), op)));
     }
 }

@@ -12,15 +12,20 @@ import spindle.autograd.Tensor;
  * The fake-quantized weights of one scheme, kept while they cannot change the result: a weight no gradient flows to
  * (grad mode off, as in generation, or a frozen QAT-LoRA base) is quantized once and reused until it changes. A
  * change is seen through the weight's version (optimizer steps, loading and merging go through
- * {@link Tensor#mutate}) or a new value array. While a gradient flows to the weight, every forward quantizes
- * afresh, since backward needs that forward's clamp mask. Safe for data-parallel replicas sharing the weights.
+ * {@link Tensor#mutate}) or a new value array. While a gradient flows to the weight, the quantization (values,
+ * scales and clamp mask) is likewise computed once per weight version and shared by every forward until the
+ * optimizer changes the weight (the data-parallel replicas of one step, micro-batches): each forward records its
+ * own straight-through node over the shared values, so each replica's tape stays its own.
  */
 public final class FakeQuantWeights {
     private record Entry(INDArray value, int version, Tensor quantized) {}
 
+    private record SharedEntry(INDArray value, int version, SharedQuantization quantized) {}
+
     private final QatScheme scheme;
     private final int groupSize;
     private final Map<Tensor, Entry> byWeight = new IdentityHashMap<>();
+    private final Map<Tensor, SharedEntry> recordedByWeight = new IdentityHashMap<>();
 
     public FakeQuantWeights(QatScheme scheme, int groupSize) {
         if (scheme == null) {
@@ -41,7 +46,7 @@ public final class FakeQuantWeights {
     /** The fake-quantized {@code weight} [out, in]: kept from an earlier call when nothing changed since. */
     public Tensor of(Tensor weight) {
         if (Tape.isRecording(weight)) {
-            return scheme.fakeQuantizeWeight(weight, groupSize);
+            return shared(weight).over(weight).keep();   // kept: the shared values outlive one replica's graph
         }
         synchronized (byWeight) {
             Entry e = byWeight.get(weight);
@@ -52,6 +57,21 @@ public final class FakeQuantWeights {
             byWeight.put(weight, new Entry(weight.value(), weight.version(), quantized));
             if (e != null) {
                 Memory.release(e.quantized().value());   // stale: the weight changed between two forwards
+            }
+            return quantized;
+        }
+    }
+
+    private SharedQuantization shared(Tensor weight) {
+        synchronized (recordedByWeight) {
+            SharedEntry e = recordedByWeight.get(weight);
+            if (e != null && e.value() == weight.value() && e.version() == weight.version()) {
+                return e.quantized();
+            }
+            SharedQuantization quantized = FakeQuant.weight(scheme, weight, groupSize);
+            recordedByWeight.put(weight, new SharedEntry(weight.value(), weight.version(), quantized));
+            if (e != null) {
+                e.quantized().release();   // stale: the optimizer changed the weight since
             }
             return quantized;
         }
