@@ -1,10 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 // SwiGLU's gate silu(gate) * up over n float32 values (spindle.autograd.kernels.NativeGating), in float64 with the
-// operations and their order of the Java kernels in GatingKernels, and the same exp (kernel_exp.h), so both round
-// the same float64 values to float32. The backward recomputes the sigmoid instead of keeping it.
+// operations and their order of the Java kernels in GatingKernels and their exp (kernel_math.h), so both round the
+// same float64 values to float32. Four values at a time (AVX2; each lane the scalar operations), a scalar tail.
+// The backward recomputes the sigmoid instead of keeping it.
 #include <jni.h>
 #include <stdint.h>
-#include "kernel_exp.h"
+#include "kernel_math.h"
+
+static inline double sigmoid(double a) {
+    return 1 / (1 + km_exp(-a));
+}
+
+static inline __m256d sigmoid4(__m256d a) {
+    __m256d one = _mm256_set1_pd(1.0);
+    __m256d minus_a = _mm256_xor_pd(a, _mm256_set1_pd(-0.0));   // negation, exact as in the scalar -a
+    return _mm256_div_pd(one, _mm256_add_pd(one, km_exp4(minus_a)));
+}
+
+static inline __m256d load4(const float *v) {
+    return _mm256_cvtps_pd(_mm_loadu_ps(v));
+}
+
+static inline void store4(float *v, __m256d x) {
+    _mm_storeu_ps(v, _mm256_cvtpd_ps(x));
+}
 
 JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_forward(
         JNIEnv *env, jclass cls, jlong gate_address, jlong up_address, jlong n, jlong y_address) {
@@ -13,30 +32,18 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_forward(
     const float *gate = (const float *) (intptr_t) gate_address;
     const float *up = (const float *) (intptr_t) up_address;
     float *y = (float *) (intptr_t) y_address;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d a = load4(gate + i);
+        store4(y + i, _mm256_mul_pd(_mm256_mul_pd(a, sigmoid4(a)), load4(up + i)));   // (a s) up
+    }
+    for (; i < n; i++) {
         double a = gate[i];
-        double s = 1 / (1 + kernel_exp(-a));
-        y[i] = (float) (a * s * (double) up[i]);
+        y[i] = (float) (a * sigmoid(a) * (double) up[i]);
     }
 }
 
-// One pass for the gradients asked for; called with constant flags, so each variant is a branch-free loop that
-// vectorizes.
-static inline void backward_pass(const float *gate, const float *up, const float *g, int64_t n, float *dgate,
-                                 float *dup, int with_dgate, int with_dup) {
-    for (int64_t i = 0; i < n; i++) {
-        double a = gate[i];
-        double s = 1 / (1 + kernel_exp(-a));
-        if (with_dup) {
-            dup[i] = (float) ((double) g[i] * a * s);
-        }
-        if (with_dgate) {
-            dgate[i] = (float) ((double) g[i] * (double) up[i] * s * (1 + a * (1 - s)));
-        }
-    }
-}
-
-// dgate or dup may be 0 (not needed).
+// dgate or dup may be 0 (not needed): dup = g a s, dgate = g up s (1 + a (1 - s)), each product left to right.
 JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_backward(
         JNIEnv *env, jclass cls, jlong gate_address, jlong up_address, jlong g_address, jlong n,
         jlong dgate_address, jlong dup_address) {
@@ -47,25 +54,28 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_backward(
     const float *g = (const float *) (intptr_t) g_address;
     float *dgate = (float *) (intptr_t) dgate_address;
     float *dup = (float *) (intptr_t) dup_address;
-    if (dgate != NULL && dup != NULL) {
-        backward_pass(gate, up, g, n, dgate, dup, 1, 1);
-    } else if (dgate != NULL) {
-        backward_pass(gate, up, g, n, dgate, dup, 1, 0);
-    } else if (dup != NULL) {
-        backward_pass(gate, up, g, n, dgate, dup, 0, 1);
+    __m256d one = _mm256_set1_pd(1.0);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d a = load4(gate + i);
+        __m256d s = sigmoid4(a);
+        __m256d gi = load4(g + i);
+        if (dup != NULL) {
+            store4(dup + i, _mm256_mul_pd(_mm256_mul_pd(gi, a), s));
+        }
+        if (dgate != NULL) {
+            __m256d slope = _mm256_add_pd(one, _mm256_mul_pd(a, _mm256_sub_pd(one, s)));
+            store4(dgate + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(gi, load4(up + i)), s), slope));
+        }
     }
-}
-
-// For the tests that hold kernel_exp to KernelExp.exp bit for bit.
-JNIEXPORT void JNICALL Java_spindle_autograd_kernels_KernelExp_nativeExp(
-        JNIEnv *env, jclass cls, jdoubleArray x_array, jdoubleArray out_array) {
-    (void) cls;
-    jsize n = (*env)->GetArrayLength(env, x_array);
-    jdouble *x = (*env)->GetPrimitiveArrayCritical(env, x_array, NULL);
-    jdouble *out = (*env)->GetPrimitiveArrayCritical(env, out_array, NULL);
-    for (jsize i = 0; i < n; i++) {
-        out[i] = kernel_exp(x[i]);
+    for (; i < n; i++) {
+        double a = gate[i];
+        double s = sigmoid(a);
+        if (dup != NULL) {
+            dup[i] = (float) ((double) g[i] * a * s);
+        }
+        if (dgate != NULL) {
+            dgate[i] = (float) ((double) g[i] * (double) up[i] * s * (1 + a * (1 - s)));
+        }
     }
-    (*env)->ReleasePrimitiveArrayCritical(env, out_array, out, 0);
-    (*env)->ReleasePrimitiveArrayCritical(env, x_array, x, JNI_ABORT);
 }

@@ -3,7 +3,7 @@ package spindle.autograd.kernels;
 
 /**
  * SwiGLU's gate, silu(gate) * up, elementwise over n values. The forward keeps the sigmoid for the backward:
- * exp is the costliest step here. It is {@link KernelExp#exp}, not Math.exp, so that the native twin
+ * exp is the costliest step here. It is {@link KernelMath#exp}, not Math.exp, so that the native twin
  * (NativeGating), which computes the same exp, gives the same bits.
  */
 public final class GatingKernels {
@@ -13,7 +13,7 @@ public final class GatingKernels {
     public static void swigluForward(double[] gate, double[] up, int n, double[] y, double[] s) {
         for (int i = 0; i < n; i++) {
             double a = gate[i];
-            s[i] = 1 / (1 + KernelExp.exp(-a));
+            s[i] = 1 / (1 + KernelMath.exp(-a));
             y[i] = a * s[i] * up[i];
         }
     }
