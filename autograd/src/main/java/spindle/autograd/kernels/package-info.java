@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Java kernels for small tensors: fused forward and backward passes of the hot ops (RMSNorm, RoPE, SwiGLU,
- * softmax, cross-entropy) that run on the arrays' own buffers instead of through ND4J, whose fixed cost of
- * tens of microseconds per op dominates below a few tens of thousands of elements. {@link
- * spindle.autograd.kernels.SmallKernels} decides which path an op takes; the ops in spindle.autograd.ops call
- * these kernels and keep their ND4J path for larger or oddly laid-out arrays.
+ * Fused forward and backward passes of the hot ops (RMSNorm, RoPE, SwiGLU, softmax, cross-entropy, the optimizer's
+ * update, fake quantization) on the arrays' own buffers instead of chains of ND4J ops, whose fixed cost of tens of
+ * microseconds per op and full-size temporaries dominate. Native kernels ({@link spindle.autograd.kernels.NativeKernels}:
+ * C loops built with the module) take float32 arrays of any size; their Java twins compute the same values and run for
+ * float64, without the native library, or on layouts the C loops do not read, up to {@link
+ * spindle.autograd.kernels.SmallKernels}' size limit. The ops in spindle.autograd.ops keep their ND4J path for the rest.
  */
 package spindle.autograd.kernels;
