@@ -59,7 +59,29 @@ public final class NativeKernels {
             && a.data().length() >= a.length();
     }
 
-    /** The address of a's first element, for an array {@link #dense} accepts (a buffer's address is its allocation's). */
+    /**
+     * True when a is float32 with non-negative strides and every element inside its buffer, from its offset on (any
+     * view: narrowed, permuted, transposed). Such an array's first element is at {@link #address}.
+     */
+    public static boolean stridedFloats(INDArray a) {
+        if (a.dataType() != DataType.FLOAT || a.wasClosed() || a.isEmpty() || a.data() == null || a.offset() < 0
+            || a.offset() != a.data().offset()) {
+            return false;
+        }
+        long reach = 0;
+        for (int k = 0; k < a.rank(); k++) {
+            if (a.stride(k) < 0) {
+                return false;
+            }
+            reach += (a.size(k) - 1) * a.stride(k);
+        }
+        return reach < a.data().length();
+    }
+
+    /**
+     * The address of a's first element, for an array {@link #dense} or {@link #stridedFloats} accepts (a buffer's
+     * address is its allocation's, whatever the view's offset).
+     */
     public static long address(INDArray a) {
         return a.data().address() + a.offset() * a.data().getElementSize();
     }

@@ -2,7 +2,6 @@
 package spindle.autograd.kernels;
 
 import java.util.Arrays;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -25,18 +24,7 @@ public final class NativeRotary {
         if (NativeKernels.denseFloats(a)) {
             return true;
         }
-        if (a.dataType() != DataType.FLOAT || a.wasClosed() || a.isEmpty() || a.data() == null || a.rank() < 2
-            || a.rank() > 4 || a.offset() != 0 || a.data().offset() != 0) {
-            return false;
-        }
-        long reach = 0;
-        for (int k = 0; k < a.rank(); k++) {
-            if (a.stride(k) < 0) {
-                return false;
-            }
-            reach += (a.size(k) - 1) * a.stride(k);
-        }
-        return reach < a.data().length();
+        return a.rank() >= 2 && a.rank() <= 4 && a.offset() == 0 && NativeKernels.stridedFloats(a);
     }
 
     /**
