@@ -17,6 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Tensor implements AutoCloseable {
     private INDArray value;
     private INDArray grad;
+    private INDArray spareGrad;   // a cleared .grad whose memory the next backward writes into
     private boolean requiresGrad;
     private final boolean ownsValue;
     private Node node;
@@ -132,7 +133,22 @@ public final class Tensor implements AutoCloseable {
     /** Clears the gradient (PyTorch's set_to_none): its memory is freed now. */
     public void zeroGrad() {
         Memory.release(grad);
+        Memory.release(spareGrad);
         grad = null;
+        spareGrad = null;
+    }
+
+    /**
+     * Clears the gradient as {@link #zeroGrad} does, but keeps its array for the next backward to write into
+     * (a trainer's step then creates no gradient array per parameter). The array {@link #grad()} returned before
+     * is reused: do not read it after this call.
+     */
+    public void zeroGradKeepingMemory() {
+        if (grad != null) {
+            Memory.release(spareGrad);
+            spareGrad = grad;
+            grad = null;
+        }
     }
 
     /** Keeps this intermediate's value readable after backward releases the graph; returns this. */
@@ -198,7 +214,12 @@ public final class Tensor implements AutoCloseable {
     /** .grad for an in-place addition, zeros first if there is none. */
     INDArray gradForInPlaceAdd() {
         if (grad == null) {
-            grad = Nd4j.zeros(dtype(), shape());
+            grad = takeSpareGrad();
+            if (grad == null) {
+                grad = Nd4j.zeros(dtype(), shape());
+            } else {
+                Nd4j.getMemoryManager().memset(grad);
+            }
         }
         return grad;
     }
@@ -207,14 +228,28 @@ public final class Tensor implements AutoCloseable {
     void accumulateGrad(INDArray g, INDArray owner) {
         if (grad == null && owner == g) {
             grad = g;
+            Memory.release(takeSpareGrad());
             return;
         }
         if (grad == null) {
-            grad = g.dup('c');
+            INDArray spare = takeSpareGrad();
+            grad = spare == null ? g.dup('c') : spare.assign(g);
         } else {
             grad.addi(g);
         }
         Memory.release(owner);
+    }
+
+    /** The kept gradient array when it still fits this tensor (its contents are stale), else null. */
+    private INDArray takeSpareGrad() {
+        INDArray spare = spareGrad;
+        spareGrad = null;
+        if (spare != null && (spare.wasClosed() || spare.isView() || spare.ordering() != 'c'
+                || spare.dataType() != dtype() || !Arrays.equals(spare.shape(), shape()))) {
+            Memory.release(spare);
+            return null;
+        }
+        return spare;
     }
 
     /** Frees the value after backward; later reads fail with a message naming the op. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.trainers;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import spindle.autograd.ops.IntegerElements;
 import spindle.data.Batch;
 
 /** The tokens a step reports: target positions that take part in the loss. */
@@ -14,6 +14,6 @@ final class CountedTargets {
         if (!targets.dataType().isIntType()) {
             return targets.size(0);
         }
-        return targets.neq(Batch.IGNORE_INDEX).castTo(DataType.INT64).sumNumber().longValue();
+        return IntegerElements.countNot(targets, Batch.IGNORE_INDEX);   // read in place: no ND4J temporaries
     }
 }

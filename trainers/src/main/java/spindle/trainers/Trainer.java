@@ -221,7 +221,7 @@ public final class Trainer {
         long stepNumber = step + 1;
         int n = options.gradAccumulation();
         schedule.applyTo(optimizer, step);
-        optimizer.zeroGrad();
+        optimizer.parameters().forEach(Tensor::zeroGradKeepingMemory);   // the step's backward reuses the arrays
         double lossSum = 0;
         long tokens = 0;
         Map<String, Double> aux = new LinkedHashMap<>();

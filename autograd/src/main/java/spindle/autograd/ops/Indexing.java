@@ -362,7 +362,7 @@ public final class Indexing {
 
     /** Every element of {@code index} in [0, n), or an error naming the first one outside and where it is. */
     private static void checkRange(String op, String name, INDArray index, long n, String bound) {
-        if (index.length() == 0 || (index.minNumber().longValue() >= 0 && index.maxNumber().longValue() < n)) {
+        if (index.length() == 0 || IntegerElements.allInRange(index, 0, n)) {
             return;
         }
         long[] all = index.reshape('c', new long[] {index.length()}).toLongVector();

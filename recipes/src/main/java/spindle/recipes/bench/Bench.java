@@ -25,7 +25,9 @@ import spindle.trainers.mpi.ProcessGroup;
             + " steps, threads, seed); prints one JSON line: replicas, tokens_per_s, step_ms_median, step_ms_min,"
             + " params, trainable, peak_rss_mb, nd4j_ops_per_step, final_loss, the GEMM figures (gemm_gflop_per_step,"
             + " gemm_ms_per_step, gemm_share, gemm_gflops_per_s, gemm_peak_gflops_per_s: BLAS alone on the step's"
-            + " shapes in this process, mfu: model FLOP/s over that peak), cpu_ms_per_step and the runtime settings"
+            + " shapes in this process, mfu: model FLOP/s over that peak), cpu_ms_per_step,"
+            + " nd4j_buffers_and_contexts_per_step (ND4J DataBuffers, views and shape infos too, and op contexts"
+            + " created per step: each costs about 10 us) and the runtime settings"
             + " (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round.",
         "%nUnder mpirun -np N every process trains on the config's batch (on OMP_NUM_THREADS threads when set) and rank"
             + " 0 alone prints the line: its step times, tokens_per_s of the whole job, world_size, the gradient bytes"

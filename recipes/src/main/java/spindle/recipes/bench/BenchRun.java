@@ -77,7 +77,8 @@ final class BenchRun {
                 .fit(new DataLoader(data, LoaderOptions.of(batch))), profileSteps);
         }
         double median = times.median();
-        StepCost cost = StepCost.of(gemms, times.count(), median, times.cpuMillisPerStep(), threads, n);
+        StepCost cost = StepCost.of(gemms, times.count(), median, times.cpuMillisPerStep(), threads, n,
+            times.nd4jBuffersAndContextsPerStep());
         Communication comm = times.communication(group.size());
         freeNow(model, optimizer);
         StepMetrics last = times.last();

@@ -12,18 +12,20 @@ import spindle.autograd.ops.GemmMeter;
  *
  * @param cpuMsPerStep CPU time of the whole process per step: unlike wall time, barely moved by other
  *                     processes on the machine (spinning threads count in it)
+ * @param nd4jBuffersPerStep ND4J DataBuffers (data and shape info, views too) and custom-op contexts created per
+ *                     step, the fixed cost every ND4J array pays ({@link StepTimes#nd4jBuffersAndContextsPerStep})
  */
 record StepCost(double gemmFlopsPerStep, double gemmMsPerStep, double gemmGflopsPerS, double peakGflopsPerS,
-                double mfu, double gemmShare, double cpuMsPerStep) {
+                double mfu, double gemmShare, double cpuMsPerStep, double nd4jBuffersPerStep) {
 
     static StepCost of(GemmMeter.Reading gemms, int steps, double stepMs, double cpuMsPerStep, int threads,
-                       int replicas) throws Exception {
+                       int replicas, double nd4jBuffersPerStep) throws Exception {
         double flops = gemms.flops() / steps;
         double gemmMs = gemms.nanos() / 1e6 / steps / replicas;
         double peak = gemms.products().isEmpty() ? Double.NaN
             : GemmPeak.gflopsPerSecond(gemms.products(), threads, replicas);
         return new StepCost(flops, gemmMs, flops / gemmMs / 1e6, peak, flops / stepMs / 1e6 / peak,
-            gemmMs / stepMs, cpuMsPerStep);
+            gemmMs / stepMs, cpuMsPerStep, nd4jBuffersPerStep);
     }
 
     /** The JSON fields, without braces: gemm_gflop_per_step, gemm_ms_per_step, gemm_gflops_per_s, ... */
@@ -31,7 +33,8 @@ record StepCost(double gemmFlopsPerStep, double gemmMsPerStep, double gemmGflops
         return "\"gemm_gflop_per_step\": " + num("%.6f", gemmFlopsPerStep / 1e9) + ", \"gemm_ms_per_step\": "
             + num("%.2f", gemmMsPerStep) + ", \"gemm_share\": " + num("%.3f", gemmShare) + ", \"gemm_gflops_per_s\": "
             + num("%.2f", gemmGflopsPerS) + ", \"gemm_peak_gflops_per_s\": " + num("%.2f", peakGflopsPerS)
-            + ", \"mfu\": " + num("%.3f", mfu) + ", \"cpu_ms_per_step\": " + num("%.2f", cpuMsPerStep);
+            + ", \"mfu\": " + num("%.3f", mfu) + ", \"cpu_ms_per_step\": " + num("%.2f", cpuMsPerStep)
+            + ", \"nd4j_buffers_and_contexts_per_step\": " + num("%.1f", nd4jBuffersPerStep);
     }
 
     /** A JSON number, or null where there is none (no products were timed). */

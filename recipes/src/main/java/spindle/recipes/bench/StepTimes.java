@@ -5,6 +5,7 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.ops.GemmMeter;
 import spindle.trainers.Callback;
 import spindle.trainers.StepMetrics;
@@ -20,6 +21,8 @@ final class StepTimes implements Callback {
     private StepMetrics last;
     private long cpuAtWarmup;
     private long cpuAtLast;
+    private long idsAtWarmup;   // ND4J's deallocator ids: one per DataBuffer (data or shape info, views too) or op context
+    private long idsAtLast;
     private double[] commAtWarmup = new double[3];   // bytes, seconds in MPI_Allreduce, seconds waited
     private double[] commAtLast = new double[3];
 
@@ -32,10 +35,12 @@ final class StepTimes implements Callback {
         if (m.step() > warmup) {
             millis.add(m.seconds() * 1e3);
             cpuAtLast = processCpuNanos();
+            idsAtLast = Nd4j.getDeallocatorService().nextValue();
             commAtLast = comm(trainer);
         } else if (m.step() == warmup) {
             GemmMeter.start();
             cpuAtWarmup = processCpuNanos();
+            idsAtWarmup = Nd4j.getDeallocatorService().nextValue();
             commAtWarmup = comm(trainer);
         }
         last = m;
@@ -44,6 +49,15 @@ final class StepTimes implements Callback {
     /** CPU time of the whole process (every thread: BLAS's and OpenMP's too) per timed step. */
     double cpuMillisPerStep() {
         return (cpuAtLast - cpuAtWarmup) / 1e6 / millis.size();
+    }
+
+    /**
+     * ND4J DataBuffers (data and shape info, views included) and custom-op contexts created per timed step: each
+     * takes an id from ND4J's deallocator service and registers for cleanup, about 10 us of CPU apiece. Reading
+     * the id counter takes an id too, once per timed step, which is subtracted.
+     */
+    double nd4jBuffersAndContextsPerStep() {
+        return (double) (idsAtLast - idsAtWarmup - millis.size()) / millis.size();
     }
 
     private static double[] comm(Trainer trainer) {
