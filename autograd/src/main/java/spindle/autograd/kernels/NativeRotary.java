@@ -7,9 +7,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Rotary position embedding over float32 x [..., t, d] in native code (rope.c), for arrays of any size: the same
  * float64 arithmetic in the same order as {@link RotaryKernels}, so the results are bitwise the Java kernels'. x
- * may be dense or, up to rank 4, a view at offset 0 with non-negative strides inside its buffer, as the transpose
- * of a projection's [B, T, H, D] output to [B, H, T, D] is; a view at an offset that is not dense (a slice of
- * channels) is not taken. The tables cos and sin [t, d] are dense.
+ * may be dense or, up to rank 4, a view with non-negative strides inside its buffer: the transpose of a
+ * projection's [B, T, H, D] output to [B, H, T, D], or a slice of its channels at an offset (MLA's q_pe and k_pe).
+ * The tables cos and sin [t, d] are dense.
  */
 public final class NativeRotary {
     private NativeRotary() {}
@@ -19,12 +19,12 @@ public final class NativeRotary {
         return NativeKernels.enabled() && readable(x) && NativeKernels.denseFloats(cos) && NativeKernels.denseFloats(sin);
     }
 
-    /** True when a is float32 and dense, or of rank 2 to 4 at offset 0 with non-negative strides inside its buffer. */
+    /** True when a is float32 and dense, or of rank 2 to 4 with non-negative strides inside its buffer. */
     public static boolean readable(INDArray a) {
         if (NativeKernels.denseFloats(a)) {
             return true;
         }
-        return a.rank() >= 2 && a.rank() <= 4 && a.offset() == 0 && NativeKernels.stridedFloats(a);
+        return a.rank() >= 2 && a.rank() <= 4 && NativeKernels.stridedFloats(a);
     }
 
     /**

@@ -41,7 +41,8 @@ public final class Rotary {
         if (NativeRotary.fits(x.value(), cos, sin)) {
             return nativeRope(x, cos, sin, half);
         }
-        if (SmallKernels.fit(x.value(), cos, sin)) {
+        // An x the Java kernels cannot read in place (a slice of channels at an offset) is read through one copy.
+        if (SmallKernels.fit(cos, sin) && x.value().length() <= SmallKernels.maxElements()) {
             return smallRope(x, cos, sin, half, (int) n, (int) t, (int) d);
         }
         INDArray cosRow = row(cos, t * d);

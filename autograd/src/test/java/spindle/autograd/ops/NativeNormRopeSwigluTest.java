@@ -33,7 +33,7 @@ import spindle.testing.NativeRequirement;
  * and every input gradient, for arrays below and above the Java kernels' default limit of 32,768 elements (the Java
  * side runs with the limit lifted), with NaN, infinities, zeros of both signs, subnormals, huge values and gates
  * around exp's overflow and underflow among the inputs; RMSNorm's gradient also added into a residual's gradient
- * so far, and its weight's gradient alone; RoPE on a [B, T, H, D] projection viewed as [B, H, T, D] and with tables
+ * so far, and its weight's gradient alone; RoPE on a [B, T, H, D] projection viewed as [B, H, T, D], on a slice of channels at an offset, and with tables
  * that start at a later position. The native path runs no ND4J op in the forward.
  */
 class NativeNormRopeSwigluTest {
@@ -79,6 +79,11 @@ class NativeNormRopeSwigluTest {
                 s(4, 300, 64))),
             named("rope of a [8,256,4,32] projection as [8,4,256,32]", new OpCase(
                 in -> rope(Shapes.transpose(in[0], 1, 2), RopeLayout.ROTATE_HALF, 0), 0, s(8, 256, 4, 32))),
+            named("rope of channels 16..24 of a [4,48,4,24] projection (MLA's q_pe, a view at an offset)", new OpCase(
+                in -> rope(Shapes.narrow(Shapes.transpose(in[0], 1, 2), 3, 16, 8), RopeLayout.ROTATE_HALF, 0), 0,
+                s(4, 48, 4, 24))),
+            named("rope of channels 64..80 of a [8,1,256,80] latent (MLA's k_pe), 32,768 values", new OpCase(
+                in -> rope(Shapes.narrow(in[0], 3, 64, 16), RopeLayout.INTERLEAVED, 0), 0, s(8, 1, 256, 80))),
             named("rope, rank 5", new OpCase(half, 0, s(2, 3, 5, 40, 64))),
             named("swiglu [128,172]", new OpCase(swiglu, 0, s(128, 172), s(128, 172))),
             named("swiglu [8,256,688] (1,409,024 values)", new OpCase(swiglu, 0, s(8, 256, 688), s(8, 256, 688))),
@@ -119,10 +124,13 @@ class NativeNormRopeSwigluTest {
         INDArray table = Nd4j.rand(DataType.FLOAT, 6, 8);
         assertFalse(NativeNorm.fits(x.castTo(DataType.DOUBLE)), "float64");
         assertFalse(NativeGating.fits(x, x.permute(1, 0, 2)), "a permuted view");
-        assertFalse(NativeRotary.fits(x.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(2, 6)),
-            table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)), table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4))),
-            "a slice of channels at an offset (MLA's q_pe) keeps its path");
+        assertFalse(NativeRotary.fits(x, table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)), table),
+            "a table that is not dense");
         if (NativeKernels.enabled()) {
+            assertTrue(NativeRotary.fits(x.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(2, 6)),
+                table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).dup('c'),
+                table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).dup('c')),
+                "a slice of channels at an offset (MLA's q_pe)");
             assertTrue(NativeRotary.fits(x.permute(1, 0, 2).permute(1, 0, 2), table, table), "a permuted view at offset 0");
         }
     }
