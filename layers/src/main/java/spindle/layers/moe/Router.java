@@ -20,6 +20,7 @@ import spindle.autograd.ops.Indexing;
 import spindle.autograd.ops.Linalg;
 import spindle.autograd.ops.Softmax;
 import spindle.autograd.ops.TopK;
+import spindle.autograd.ops.TopKRouting;
 import spindle.layers.AfterOptimizerStep;
 import spindle.layers.Init;
 import spindle.layers.Module;
@@ -89,6 +90,11 @@ public final class Router extends Module implements AfterOptimizerStep {
         Tensor logits = Linalg.linear(x, weight, null);
         Tensor scores = routing.scoring() == RouterScore.SOFTMAX ? Softmax.softmax(logits, -1)
             : Activations.sigmoid(logits);
+        if (routing.nGroup() <= 1 && TopKRouting.fits(scores, bias)) {   // one kernel: selection and weights
+            TopKRouting.Result r = TopKRouting.route(scores, bias, dims.topK(), routing.normTopkProb(),
+                routing.routedScalingFactor());
+            return new Routing(logits, scores, Tensor.of(r.indices()), r.weights());
+        }
         Tensor indices = Tensor.of(select(scores.value()));
         Tensor w = Indexing.gather(scores, 1, indices);
         if (routing.normTopkProb()) {
