@@ -25,6 +25,33 @@ public final class NativeStrided {
             assign);
     }
 
+    /** True when {@link #copyInto} can copy part into a window of out: library on, out dense float32, part strided. */
+    public static boolean copyFits(INDArray out, INDArray part) {
+        return NativeKernels.enabled() && NativeKernels.denseFloats(out) && part.rank() >= 1 && part.rank() <= MAX_RANK
+            && NativeKernels.stridedFloats(part);
+    }
+
+    /**
+     * Copies part into the window of out that starts {@code offset} elements into it and has part's shape and the
+     * strides {@code windowStrides} (a concat's or a stack's slot), for arrays {@link #copyFits} accepts; without a
+     * view of the window.
+     */
+    public static void copyInto(INDArray out, long offset, long[] windowStrides, INDArray part) {
+        long[] shape = part.shape();
+        long reach = offset;
+        for (int k = 0; k < shape.length; k++) {
+            reach += (shape[k] - 1) * windowStrides[k];
+        }
+        if (windowStrides.length != shape.length || offset < 0 || reach >= out.length()
+            || Arrays.stream(windowStrides).anyMatch(st -> st < 0)) {
+            throw new IllegalArgumentException("NativeStrided.copyInto: a window at " + offset + " with strides "
+                + Arrays.toString(windowStrides) + " and shape " + Arrays.toString(shape) + " leaves out's "
+                + out.length() + " elements");
+        }
+        addInto(NativeKernels.address(out) + offset * Float.BYTES, NativeKernels.address(part), shape, windowStrides,
+            part.stride(), true);
+    }
+
     private static native void addInto(long window, long part, long[] shape, long[] windowStrides, long[] partStrides,
                                        boolean assign);
 }

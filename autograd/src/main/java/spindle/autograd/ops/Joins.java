@@ -4,8 +4,10 @@ package spindle.autograd.ops;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeStrided;
 
 /**
  * Joining tensors (concat, stack) and cutting one into pieces (split), as in PyTorch. Each piece of a
@@ -45,7 +47,9 @@ public final class Joins {
         // strided views (split, transpose) this usually gets
         INDArray out = Nd4j.createUninitialized(xs[0].dtype(), shape);
         for (int i = 0; i < xs.length; i++) {
-            if (starts[i + 1] > starts[i]) {   // an empty part has no window to fill
+            if (starts[i + 1] > starts[i] && NativeStrided.copyFits(out, values[i])) {   // no view, no ND4J op
+                NativeStrided.copyInto(out, starts[i] * out.stride(d), out.stride(), values[i]);
+            } else if (starts[i + 1] > starts[i]) {   // an empty part has no window to fill
                 out.get(Shapes.window(rank, d, starts[i], starts[i + 1])).assign(values[i]);
             }
         }
@@ -56,6 +60,30 @@ public final class Joins {
                 }
             }
         }, xs);
+    }
+
+    /** values (of one shape) stacked along the new size-1 dim d of unit: natively copied into slots, else ND4J. */
+    private static INDArray stacked(INDArray[] values, long[] unit, int d) {
+        if (values[0].isEmpty() || values[0].rank() != unit.length - 1) {
+            return Nd4j.concat(d, Arrays.stream(values).map(v -> v.reshape('c', unit)).toArray(INDArray[]::new));
+        }
+        long[] shape = unit.clone();
+        shape[d] = values.length;
+        INDArray out = Nd4j.createUninitialized(values[0].dataType(), shape);
+        long[] slot = new long[unit.length - 1];   // out's strides without dim d
+        for (int k = 0, j = 0; k < unit.length; k++) {
+            if (k != d) {
+                slot[j++] = out.stride(k);
+            }
+        }
+        if (Arrays.stream(values).allMatch(v -> NativeStrided.copyFits(out, v))) {
+            for (int i = 0; i < values.length; i++) {
+                NativeStrided.copyInto(out, i * out.stride(d), slot, values[i]);
+            }
+            return out;
+        }
+        Memory.release(out);
+        return Nd4j.concat(d, Arrays.stream(values).map(v -> v.reshape('c', unit)).toArray(INDArray[]::new));
     }
 
     /**
@@ -76,9 +104,9 @@ public final class Joins {
                 throw new IllegalArgumentException("stack: xs[" + i + "] has shape " + Arrays.toString(xs[i].shape())
                     + " but xs[0] has shape " + Arrays.toString(s) + "; stack needs equal shapes");
             }
-            values[i] = xs[i].value().reshape('c', unit);
+            values[i] = xs[i].value();
         }
-        return Tape.record("stack", Nd4j.concat(d, values), g -> {
+        return Tape.record("stack", stacked(values, unit, d), g -> {
             for (int i = 0; i < xs.length; i++) {
                 if (g.needs(i)) {
                     g.add(i, g.out().get(Shapes.window(unit.length, d, i, i + 1)).reshape('c', s));
