@@ -15,6 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.ops.ExpertCombine;
 import spindle.autograd.ops.Indexing;
 import spindle.autograd.ops.Joins;
 import spindle.layers.Init;
@@ -129,6 +130,9 @@ public final class MixtureOfExperts extends Module {
         } else {
             stacked = oneByOne(x, d);
             rowOfSlot = d.rowOfSlot();
+        }
+        if (ExpertCombine.fits(stacked, weights)) {   // one kernel for the gather, the weighting and the sum
+            return ExpertCombine.combine(stacked, weights, rowOfSlot);
         }
         Tensor perSlot = Indexing.indexSelect(stacked, 0, Tensor.of(Nd4j.createFromArray(rowOfSlot)));
         Tensor weighted = mul(reshape(perSlot, n, dims.topK(), dims.hidden()), unsqueeze(weights, 2));   // [N,K,hidden]
