@@ -133,7 +133,7 @@ public final class Indexing {
         os[os.length - 1] = ws[1];
         INDArray out = Nd4j.createUninitialized(weight.dtype(), os);
         Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(weight.value(), flatIds(ids))
-            .addOutputs(out.reshape('c', new long[] {n, ws[1]})).addIntegerArguments(0).build());
+            .addOutputs(WholeBufferReshape.reshape(out, new long[] {n, ws[1]})).addIntegerArguments(0).build());
         if (Widening.isNarrow(weight.dtype())) {   // a frozen bf16 table gives float32 rows
             Widening.check("embedding", weight, DataType.FLOAT);
             INDArray rows = out;
@@ -141,7 +141,8 @@ public final class Indexing {
             Memory.release(rows);
         }
         return Tape.record("embedding", out,
-            g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad, flatIds(ids), g.out().reshape('c', new long[] {n, ws[1]}))),
+            g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad, flatIds(ids),
+                WholeBufferReshape.reshape(g.out(), new long[] {n, ws[1]}))),
             weight);
     }
 
@@ -313,7 +314,7 @@ public final class Indexing {
     }
 
     private static INDArray flatIds(Tensor ids) {
-        return ids.value().reshape('c', new long[] {ids.value().length()});
+        return WholeBufferReshape.reshape(ids.value(), new long[] {ids.value().length()});
     }
 
     /** Permutation that brings dim d to the front, keeping the other dims in order. */

@@ -29,8 +29,8 @@ public final class Shapes {
         long[] from = x.shape();
         long[] to = inferShape("reshape", from, shape);
         // ND4J quirk: reshape('c', n) with one size resolves to reshape(rows, cols) = [99, n]; pass a long[].
-        INDArray out = x.value().reshape('c', to);
-        return Tape.record("reshape", out, g -> g.add(0, g.out().reshape('c', from)), x);
+        INDArray out = WholeBufferReshape.reshape(x.value(), to);
+        return Tape.record("reshape", out, g -> g.add(0, WholeBufferReshape.reshape(g.out(), from)), x);
     }
 
     /** Dims {@code startDim..endDim} (inclusive, negative allowed) merged into one, as {@code torch.flatten}. */
