@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 
 /**
  * Spindle's own native kernels: C loops (autograd/src/main/c) compiled by gcc into libspindle_kernels.so when the
@@ -54,9 +53,23 @@ public final class NativeKernels {
      * buffer (ND4J 1.0.0-M2) carries the view's offset and counts its length from there.
      */
     public static boolean dense(INDArray a) {
-        return !a.wasClosed() && !a.isEmpty() && a.data() != null && a.ordering() == 'c'
-            && Shape.hasDefaultStridesForShape(a) && a.offset() >= 0 && a.offset() == a.data().offset()
-            && a.data().length() >= a.length();
+        return !a.wasClosed() && !a.isEmpty() && a.data() != null && a.ordering() == 'c' && cOrderStrides(a)
+            && a.offset() >= 0 && a.offset() == a.data().offset() && a.data().length() >= a.length();
+    }
+
+    /**
+     * True when a's strides are c order's, whatever they say for dims of size 1 (ND4J gives a fresh [8, 1, 256, 64]
+     * the strides [16384, 16384, 64, 1], which Shape.hasDefaultStridesForShape refuses).
+     */
+    private static boolean cOrderStrides(INDArray a) {
+        long expected = 1;
+        for (int k = a.rank() - 1; k >= 0; k--) {
+            if (a.size(k) != 1 && a.stride(k) != expected) {
+                return false;
+            }
+            expected *= a.size(k);
+        }
+        return true;
     }
 
     /**

@@ -45,6 +45,10 @@ class NativeKernelsTest {
         assertFalse(NativeKernels.denseFloats(a.get(NDArrayIndex.all(), NDArrayIndex.interval(1, 3))), "columns 1-2");
         assertFalse(NativeKernels.denseFloats(Nd4j.rand(DataType.DOUBLE, 4, 6)), "float64");
         assertFalse(NativeKernels.denseFloats(a.dup('f')), "f order");
+        assertTrue(NativeKernels.denseFloats(Nd4j.createUninitialized(DataType.FLOAT, 8, 1, 256, 64)),
+            "a fresh array with a dim of size 1 (ND4J's strides [16384, 16384, 64, 1])");
+        assertFalse(NativeKernels.denseFloats(Nd4j.rand(DataType.FLOAT, 8, 1, 256, 80).get(NDArrayIndex.all(),
+            NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 64))), "rows 80 apart");
     }
 
     @Test
