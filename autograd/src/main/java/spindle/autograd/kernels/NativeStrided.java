@@ -27,8 +27,19 @@ public final class NativeStrided {
 
     /** True when {@link #copyInto} can copy part into a window of out: library on, out dense float32, part strided. */
     public static boolean copyFits(INDArray out, INDArray part) {
-        return NativeKernels.enabled() && NativeKernels.denseFloats(out) && part.rank() >= 1 && part.rank() <= MAX_RANK
-            && NativeKernels.stridedFloats(part);
+        return NativeKernels.denseFloats(out) && readable(part);
+    }
+
+    /** True when the native kernel can read part: library on, float32 of rank 1 to 8 with strides inside its buffer. */
+    public static boolean readable(INDArray part) {
+        return NativeKernels.enabled() && part.rank() >= 1 && part.rank() <= MAX_RANK && NativeKernels.stridedFloats(part);
+    }
+
+    /** A dense float32 copy of part, for an array {@link #readable} accepts, without an ND4J op. */
+    public static INDArray denseCopy(INDArray part) {
+        INDArray out = org.nd4j.linalg.factory.Nd4j.createUninitialized(part.dataType(), part.shape());
+        copyInto(out, 0, out.stride(), part);
+        return out;
     }
 
     /**

@@ -12,6 +12,7 @@ import spindle.autograd.Tensor;
 import spindle.autograd.kernels.Dense;
 import spindle.autograd.kernels.NativeKernels;
 import spindle.autograd.kernels.NativeNorm;
+import spindle.autograd.kernels.NativeStrided;
 import spindle.autograd.kernels.NormKernels;
 import spindle.autograd.kernels.SmallKernels;
 
@@ -33,7 +34,8 @@ public final class Norms {
                 + Arrays.toString(x.shape()) + ")");
         }
         long d = lastDim("rmsNorm", x, weight, null, eps);
-        if (NativeNorm.fits(x.value(), weight.value())) {
+        if (NativeNorm.fits(x.value(), weight.value())
+            || NativeNorm.fits(weight.value()) && NativeStrided.readable(x.value())) {   // MLA's c_kv: rows apart
             return nativeRmsNorm(x, weight, eps, d);
         }
         if (SmallKernels.fit(x.value(), weight.value())) {
@@ -65,14 +67,17 @@ public final class Norms {
     }
 
     /**
-     * rmsNorm in native code for float32 of any size, bitwise the Java kernels' values; r is kept in float64. The
+     * rmsNorm in native code for float32 of any size, bitwise the Java kernels' values; r is kept in float64, and a
+     * strided x as a dense copy. The
      * input gradient is added straight into x's gradient so far when that array is dense.
      */
     private static Tensor nativeRmsNorm(Tensor x, Tensor weight, double eps, long d) {
+        boolean dense = NativeKernels.denseFloats(x.value());
+        INDArray xv = dense ? x.value() : NativeStrided.denseCopy(x.value());   // a strided view read once, natively
         INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
         INDArray r = Nd4j.createUninitialized(DataType.DOUBLE, x.value().length() / d);
-        NativeNorm.forward(x.value(), weight.value(), eps, d, y, r);
-        return Tape.record("rms_norm", y, new INDArray[] {r}, g -> {
+        NativeNorm.forward(xv, weight.value(), eps, d, y, r);
+        return Tape.record("rms_norm", y, dense ? new INDArray[] {r} : new INDArray[] {r, xv}, g -> {
             INDArray go = NativeKernels.denseFloats(g.out()) ? g.out() : g.out().dup('c');
             INDArray dw = g.needs(1) ? Nd4j.createUninitialized(DataType.FLOAT, d) : null;
             boolean[] dwDone = {false};
@@ -80,7 +85,7 @@ public final class Norms {
                 g.addInPlace(0, (grad, zeros) -> {
                     boolean direct = NativeKernels.denseFloats(grad);
                     INDArray dx = direct ? grad : Nd4j.createUninitialized(DataType.FLOAT, x.shape());
-                    NativeNorm.backward(x.value(), weight.value(), r, go, d, dx,
+                    NativeNorm.backward(xv, weight.value(), r, go, d, dx,
                         direct && !zeros ? NativeNorm.Dx.ADD : NativeNorm.Dx.STORE, dw);
                     if (!direct && zeros) {
                         grad.assign(dx);
@@ -94,7 +99,7 @@ public final class Norms {
                 });
             }
             if (dw != null && !dwDone[0]) {
-                NativeNorm.backward(x.value(), weight.value(), r, go, d, null, NativeNorm.Dx.NONE, dw);
+                NativeNorm.backward(xv, weight.value(), r, go, d, null, NativeNorm.Dx.NONE, dw);
             }
             if (dw != null) {
                 g.add(1, dw);
