@@ -182,6 +182,9 @@ public final class DataParallel implements AutoCloseable {
                 AnomalyMode.noteFirst(culprits[r]);
             }
         }
+        for (int r = 1; r < replicas; r++) {
+            flat[0].addi(flat[r]);   // every parameter's replica sum in one op (replica order, as per parameter)
+        }
         List<Future<Double>> summing = new ArrayList<>();
         for (List<Integer> lane : lanes) {
             summing.add(threads.submit(() -> addToGrads(lane)));
@@ -212,7 +215,7 @@ public final class DataParallel implements AutoCloseable {
         }
     }
 
-    /** Sums the replicas' gradients of the lane's parameters, in replica order (reproducible), into .grad. */
+    /** Adds the replicas' summed gradients of the lane's parameters into .grad. */
     private double addToGrads(List<Integer> lane) {
         for (int i : lane) {
             boolean any = false;
@@ -222,11 +225,7 @@ public final class DataParallel implements AutoCloseable {
             if (!any) {
                 continue;   // as a plain backward: a parameter it does not reach gets no gradient
             }
-            INDArray sum = views.get(0).get(i);
-            for (int r = 1; r < replicas; r++) {
-                sum.addi(views.get(r).get(i));
-            }
-            parameters.get(i).addToGrad(sum);
+            parameters.get(i).addToGrad(views.get(0).get(i));   // replica 0's buffer holds the sum
         }
         return 0;
     }
