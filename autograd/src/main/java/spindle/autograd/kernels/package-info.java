@@ -6,5 +6,7 @@
  * C loops built with the module) take float32 arrays of any size; their Java twins compute the same values and run for
  * float64, without the native library, or on layouts the C loops do not read, up to {@link
  * spindle.autograd.kernels.SmallKernels}' size limit. The ops in spindle.autograd.ops keep their ND4J path for the rest.
+ * Small float32 matrix products run natively too ({@link spindle.autograd.kernels.NativeGemm}), without a Java twin
+ * outside the tests: BLAS takes the others.
  */
 package spindle.autograd.kernels;

@@ -14,6 +14,7 @@ import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
 import spindle.autograd.kernels.AttentionKernels;
+import spindle.autograd.kernels.NativeGemm;
 
 /**
  * Causal scaled dot-product attention as one fused node, for multi-head, grouped-query and multi-query
@@ -235,7 +236,10 @@ public final class Attention {
     /** alpha · op(x) op(y) for batched [..., m, k] arrays, op a transpose where asked, as one fresh array. */
     private static INDArray product(INDArray x, INDArray y, double alpha, boolean tx, boolean ty) {
         long begin = GemmMeter.begin();
-        INDArray c = Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
+        INDArray c = NativeGemm.tryProduct(x, y, tx, ty, alpha);   // small float32 products, else BLAS
+        if (c == null) {
+            c = Nd4j.exec(new Mmul(x, y, alpha, 0.0, tx, ty, false))[0];
+        }
         GemmMeter.end(begin, x.dataType(), c.length() / (c.size(2) * c.size(3)), c.size(2), c.size(3),
             tx ? x.size(2) : x.size(3), tx, ty);
         return c;

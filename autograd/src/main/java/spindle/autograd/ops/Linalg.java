@@ -9,6 +9,7 @@ import spindle.autograd.Broadcasting;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeGemm;
 
 /**
  * Matrix products as {@code torch.matmul} and the fused {@code linear} of every Linear layer. Transposes
@@ -176,17 +177,26 @@ public final class Linalg {
         return out;
     }
 
-    /** c = op(x)·op(y) + beta·c through BLAS, recorded by {@link GemmMeter} when it is on. */
+    /**
+     * c = op(x)·op(y) + beta·c, natively for a small float32 product ({@link NativeGemm}) else through BLAS, recorded
+     * by {@link GemmMeter} when it is on.
+     */
     static void meteredGemm(INDArray x, INDArray y, INDArray c, boolean tx, boolean ty, double beta) {
         long begin = GemmMeter.begin();
-        Nd4j.gemm(x, y, c, tx, ty, 1.0, beta);
+        if (!NativeGemm.tryGemm(x, y, c, tx, ty, 1.0, beta)) {
+            Nd4j.gemm(x, y, c, tx, ty, 1.0, beta);
+        }
         GemmMeter.end(begin, x.dataType(), 1, c.size(0), c.size(1), tx ? x.size(0) : x.size(1), tx, ty);
     }
 
     /** A batched op(x)·op(y) of [..., m, k] arrays into {@code out} (a fresh array when null), recorded by {@link GemmMeter}. */
     private static INDArray meteredMatmul(INDArray x, INDArray y, INDArray out, boolean tx, boolean ty) {
         long begin = GemmMeter.begin();
-        INDArray c = Nd4j.matmul(x, y, out, tx, ty, false);
+        INDArray c = out == null ? NativeGemm.tryProduct(x, y, tx, ty, 1.0)
+            : NativeGemm.tryGemm(x, y, out, tx, ty, 1.0, 0.0) ? out : null;
+        if (c == null) {   // float64, or too large for the native gemm
+            c = Nd4j.matmul(x, y, out, tx, ty, false);
+        }
         int r = c.rank();
         GemmMeter.end(begin, x.dataType(), c.length() / (c.size(r - 2) * c.size(r - 1)), c.size(r - 2), c.size(r - 1),
             tx ? x.size(r - 2) : x.size(r - 1), tx, ty);

@@ -51,8 +51,10 @@ record StepSample(String phase, String kind, String op, String layer) {
     }
 
     private static String kind(StackTraceElement[] stack) {
-        int first = 0;   // the innermost Spindle frame: what lies above it is library code
-        while (first < stack.length && !stack[first].getClassName().startsWith("spindle.")) {
+        int first = 0;   // the innermost Spindle frame: what lies above it is library code (the native GEMM's too)
+        while (first < stack.length && (!stack[first].getClassName().startsWith("spindle.")
+            || stack[first].getClassName().startsWith("spindle.autograd.kernels.NativeGemm")
+            || stack[first].getClassName().equals("spindle.autograd.kernels.GemmOperand"))) {
             first++;
         }
         if (first < stack.length && GEMM_METHODS.contains(stack[first].getMethodName())

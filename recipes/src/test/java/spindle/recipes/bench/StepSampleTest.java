@@ -31,6 +31,16 @@ class StepSampleTest {
     }
 
     @Test
+    void theNativeGemmInAttentionIsAGemm() {
+        StepSample s = StepSample.of(stack("native:spindle.autograd.kernels.NativeGemm.gemm",
+            "spindle.autograd.kernels.NativeGemm$Plan.run", "spindle.autograd.kernels.NativeGemm.tryProduct",
+            "spindle.autograd.ops.Attention.product", "spindle.autograd.ops.Attention$Block.forward",
+            "spindle.autograd.ops.Attention.causal", "spindle.layers.attention.MultiHeadAttention.forward",
+            "spindle.trainers.Trainer.fit"));
+        assertEquals(new StepSample("forward", "gemm", "Attention.causal", "MultiHeadAttention"), s);
+    }
+
+    @Test
     void anAllocationInAForwardOpIsCountedForTheOpAndTheInnermostLayer() {
         StepSample s = StepSample.of(stack("native:org.bytedeco.javacpp.Pointer.allocate",
             "org.nd4j.linalg.cpu.nativecpu.buffer.BaseCpuDataBuffer.<init>",
