@@ -61,7 +61,8 @@ public final class Bench implements Callable<Integer> {
 
     @Option(names = "--replicas", defaultValue = "0", description = "Data-parallel replicas (threads of the JVM"
         + " sharing the parameters), each taking batch/replicas rows on threads/replicas ND4J threads; 0 (the"
-        + " default) means one per thread of the config, 1 means one stream of ops using all the threads.")
+        + " default) means one per thread of the config while each gets at least 512 tokens a step, else 1 (small"
+        + " steps are mostly per-op costs that every replica pays again); 1 means one stream of ops using all the threads.")
     private int replicas;
 
     @Option(names = "--qat", description = "Fake-quantize the projections as the config's \"qat\" section says"
@@ -77,7 +78,7 @@ public final class Bench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (replicas < 0) {
-            throw new IllegalArgumentException("--replicas must be 0 (one per thread) or more but is " + replicas);
+            throw new IllegalArgumentException("--replicas must be 0 (automatic) or more but is " + replicas);
         }
         if (profileSteps < 0) {
             throw new IllegalArgumentException("--profile must be at least 1 step but is " + profileSteps);

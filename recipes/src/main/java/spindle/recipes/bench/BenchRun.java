@@ -36,7 +36,7 @@ final class BenchRun {
     private BenchRun() {}
 
     /**
-     * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for one per thread of the config.
+     * Times the config's steps; {@code replicas} data-parallel replicas, or 0 for {@link ReplicaCount#automatic}.
      * With {@code qat} the projections are fake-quantized; with {@code lora} the base is frozen and adapters from
      * the config's "lora" section train, as in {@code torch_ref.py bench --lora}, the base's weight matrices stored
      * in {@code loraBase} (FLOAT, or BFLOAT16 to halve them); with both, QAT-LoRA's model. {@code profileSteps} more steps
@@ -54,7 +54,7 @@ final class BenchRun {
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
-        int n = replicas > 0 ? replicas : Math.min(threads, batch);
+        int n = replicas > 0 ? replicas : ReplicaCount.automatic(threads, batch, seq);
         long seed = train.path("seed").asLong(0);
         CausalLm model = qat && lora ? QatBench.loraModel(hf, json, seed, configFile)
             : qat ? QatBench.model(hf, json, seed, configFile)
