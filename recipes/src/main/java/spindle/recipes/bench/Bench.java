@@ -27,8 +27,7 @@ import spindle.trainers.mpi.ProcessGroup;
             + " gemm_ms_per_step, gemm_share, gemm_gflops_per_s, gemm_peak_gflops_per_s: BLAS alone on the step's"
             + " shapes in this process, mfu: model FLOP/s over that peak), cpu_ms_per_step,"
             + " nd4j_buffers_and_contexts_per_step (ND4J DataBuffers, views and shape infos too, and op contexts"
-            + " created per step: each costs about 10 us) and the runtime settings"
-            + " (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round.",
+            + " created per step: about 10 us each), the runtime settings (omp_wait_policy, openblas_coretype, jvm_options). With --compare PyTorch's line and the ratio follow, once per round.",
         "%nUnder mpirun -np N every process trains on the config's batch (on OMP_NUM_THREADS threads when set) and rank"
             + " 0 alone prints the line: its step times, tokens_per_s of the whole job, world_size, the gradient bytes"
             + " summed per step (allreduce_mb_per_step), the milliseconds per step inside MPI_Allreduce on the"
@@ -61,8 +60,8 @@ public final class Bench implements Callable<Integer> {
 
     @Option(names = "--replicas", defaultValue = "0", description = "Data-parallel replicas (threads of the JVM"
         + " sharing the parameters), each taking batch/replicas rows on threads/replicas ND4J threads; 0 (the"
-        + " default) means one per thread of the config while each gets at least 512 tokens a step, else 1 (small"
-        + " steps are mostly per-op costs that every replica pays again); 1 means one stream of ops using all the threads.")
+        + " default) means one per config thread while each gets 512+ tokens a step, else 1 (small steps are mostly"
+        + " per-op costs each replica pays again).")
     private int replicas;
 
     @Option(names = "--qat", description = "Fake-quantize the projections as the config's \"qat\" section says"
