@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd.ops;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static spindle.autograd.GradCase.shape;
+import static spindle.autograd.ops.KernelPaths.assertSameBits;
 
 import java.util.List;
 import java.util.Optional;
@@ -114,17 +114,5 @@ class ExpertCombineTest {
 
     private static INDArray seed(INDArray like) {
         return KernelPaths.uniform(new SplittableRandom(5), like.dataType(), like.shape());
-    }
-
-    private static void assertSameBits(String what, INDArray expected, INDArray actual) {
-        assertEquals(expected.dataType(), actual.dataType(), what + ": dtype");
-        float[] x = expected.dup('c').data().asFloat();
-        float[] y = actual.dup('c').data().asFloat();
-        assertEquals(x.length, y.length, what + ": length");
-        for (int i = 0; i < x.length; i++) {
-            if (Float.floatToIntBits(x[i]) != Float.floatToIntBits(y[i])) {
-                throw new AssertionError(what + " differs at flat index " + i + ": Java " + x[i] + ", native " + y[i]);
-            }
-        }
     }
 }

@@ -95,6 +95,19 @@ final class KernelPaths {
         }
     }
 
+    /** Float32 arrays equal bit for bit (NaNs counted alike), as a native kernel and its Java twin must be. */
+    static void assertSameBits(String what, INDArray java, INDArray nat) {
+        assertEquals(java.dataType(), nat.dataType(), what + ": dtype");
+        float[] e = java.dup('c').data().asFloat();
+        float[] a = nat.dup('c').data().asFloat();
+        assertEquals(e.length, a.length, what + ": length");
+        for (int i = 0; i < e.length; i++) {
+            if (Float.floatToIntBits(e[i]) != Float.floatToIntBits(a[i])) {
+                fail(what + " differs at flat index " + i + ": Java " + e[i] + ", native " + a[i]);
+            }
+        }
+    }
+
     /** Uniform values in [-2, 2) of the given dtype and shape. */
     static INDArray uniform(SplittableRandom rng, DataType dtype, long... shape) {
         double[] v = new double[(int) Math.max(1, java.util.Arrays.stream(shape).reduce(1, (p, q) -> p * q))];

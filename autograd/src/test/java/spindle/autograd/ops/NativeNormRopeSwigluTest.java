@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Named.named;
 import static spindle.autograd.ops.KernelPaths.run;
 import static spindle.autograd.ops.KernelPaths.runNative;
+import static spindle.autograd.ops.KernelPaths.assertSameBits;
 
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -138,19 +139,6 @@ class NativeNormRopeSwigluTest {
                 table.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).dup('c')),
                 "a slice of channels at an offset (MLA's q_pe)");
             assertTrue(NativeRotary.fits(x.permute(1, 0, 2).permute(1, 0, 2), table, table), "a permuted view at offset 0");
-        }
-    }
-
-    private static void assertSameBits(String what, INDArray expected, INDArray actual) {
-        assertEquals(expected.dataType(), actual.dataType(), what + ": dtype");
-        float[] e = expected.dup('c').data().asFloat();
-        float[] a = actual.dup('c').data().asFloat();
-        assertEquals(e.length, a.length, what + ": length");
-        for (int i = 0; i < e.length; i++) {
-            if (Float.floatToIntBits(e[i]) != Float.floatToIntBits(a[i])) {
-                throw new AssertionError(what + " differs at flat index " + i + ": Java kernels " + e[i] + ", native "
-                    + a[i]);
-            }
         }
     }
 

@@ -2,11 +2,11 @@
 package spindle.autograd.ops;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static spindle.autograd.GradCase.shape;
+import static spindle.autograd.ops.KernelPaths.assertSameBits;
 
 import java.util.List;
 import java.util.Optional;
@@ -131,17 +131,5 @@ class TopKRoutingTest {
             v.putScalar(i + 2, i % e, EDGES[i]);
         }
         return v;
-    }
-
-    private static void assertSameBits(String what, INDArray expected, INDArray actual) {
-        assertEquals(expected.dataType(), actual.dataType(), what + ": dtype");
-        float[] x = expected.dup('c').data().asFloat();
-        float[] y = actual.dup('c').data().asFloat();
-        assertEquals(x.length, y.length, what + ": length");
-        for (int i = 0; i < x.length; i++) {
-            if (Float.floatToIntBits(x[i]) != Float.floatToIntBits(y[i])) {
-                throw new AssertionError(what + " differs at flat index " + i + ": Java " + x[i] + ", native " + y[i]);
-            }
-        }
     }
 }
