@@ -18,9 +18,8 @@ public final class IntegerElements {
     public static boolean allInRange(INDArray a, long lo, long hi) {
         INDArray dense = dense(a);
         DataBuffer data = dense.data();
-        long offset = dense.offset();
         for (long i = 0, n = dense.length(); i < n; i++) {
-            long v = data.getLong(offset + i);
+            long v = data.getLong(i);
             if (v < lo || v >= hi) {
                 return false;
             }
@@ -32,18 +31,21 @@ public final class IntegerElements {
     public static long countNot(INDArray a, long value) {
         INDArray dense = dense(a);
         DataBuffer data = dense.data();
-        long offset = dense.offset();
         long count = 0;
         for (long i = 0, n = dense.length(); i < n; i++) {
-            if (data.getLong(offset + i) != value) {
+            if (data.getLong(i) != value) {
                 count++;
             }
         }
         return count;
     }
 
-    /** {@code a} when its elements lie in row-major order at consecutive buffer positions, else a copy that does. */
+    /**
+     * {@code a} when its elements lie in row-major order from the start of its own buffer, else a copy that does. A
+     * view at an offset is copied rather than indexed: in ND4J M2 its buffer already starts at the view, so reading
+     * offset + i double-counts the offset, and a copy does not depend on how a view's buffer is laid out.
+     */
     private static INDArray dense(INDArray a) {
-        return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
+        return a.offset() == 0 && a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
     }
 }
