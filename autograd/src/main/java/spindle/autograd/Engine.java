@@ -78,7 +78,7 @@ final class Engine {
             return;   // no path from a root carries a gradient here
         }
         if (captured != null && captured.containsKey(t)) {
-            captured.put(t, slot.grad.dup());
+            captured.put(t, GradArrays.copy(slot.grad));
         }
         Node node = t.node();
         Grads grads = new Grads(this, node, slot.grad);
@@ -98,7 +98,7 @@ final class Engine {
             if (targets != null) {
                 INDArray target = targets.get(t);
                 if (target != null) {
-                    target.addi(g);
+                    GradArrays.addInto(target, g);
                     reachedTargets.add(t);
                 }
                 Memory.release(owner);
@@ -106,7 +106,7 @@ final class Engine {
                 t.accumulateGrad(g, owner);
             } else if (captured.containsKey(t)) {
                 INDArray prev = captured.get(t);
-                captured.put(t, prev == null ? g.dup() : prev.addi(g));
+                captured.put(t, prev == null ? GradArrays.copy(g) : GradArrays.addInto(prev, g));
                 Memory.release(owner);
             } else {
                 Memory.release(owner);
@@ -120,13 +120,13 @@ final class Engine {
             slot.owner = owner;
             pending.put(t, slot);
         } else if (slot.owner != null) {
-            slot.grad.addi(g);
+            GradArrays.addInto(slot.grad, g);
             Memory.release(owner);
         } else if (owner != null) {
-            slot.grad = g.addi(slot.grad);
+            slot.grad = GradArrays.addInto(g, slot.grad);
             slot.owner = owner;
         } else {
-            slot.grad = slot.grad.add(g);
+            slot.grad = GradArrays.sum(slot.grad, g);
             slot.owner = slot.grad;
         }
     }
@@ -169,7 +169,7 @@ final class Engine {
                 pending.put(t, slot);
                 zeros = true;
             } else if (slot.owner == null) {
-                slot.grad = slot.grad.dup();   // borrowed: never written
+                slot.grad = GradArrays.copy(slot.grad);   // borrowed: never written
                 slot.owner = slot.grad;
             }
             into = slot.grad;

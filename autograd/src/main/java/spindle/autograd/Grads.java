@@ -103,7 +103,7 @@ public final class Grads {
             INDArray g = (INDArray) passedThrough.get(k)[1];
             INDArray owner = k == 0 ? outOwner : null;
             if (owner == null && !target.isLeaf()) {
-                g = g.dup();
+                g = GradArrays.copy(g);
                 owner = g;
             }
             engine.accumulate(target, g, owner);

@@ -233,9 +233,9 @@ public final class Tensor implements AutoCloseable {
         }
         if (grad == null) {
             INDArray spare = takeSpareGrad();
-            grad = spare == null ? g.dup('c') : spare.assign(g);
+            grad = spare == null ? GradArrays.copy(g) : GradArrays.assign(spare, g);
         } else {
-            grad.addi(g);
+            GradArrays.addInto(grad, g);
         }
         Memory.release(owner);
     }
