@@ -5,46 +5,7 @@
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "kernel_math.h"
-
-// Softmax of one row over its first `seen` keys into out (0 at the others, NaN everywhere when a masked key holds
-// NaN or +inf, as adding a -inf mask would); e holds `seen` doubles of scratch.
-static void softmax_row(float *row, int keys, int seen, double *e) {
-    int poisoned = 0;
-    for (int j = seen; j < keys; j++) {
-        poisoned |= !((double) row[j] < INFINITY);
-    }
-    if (poisoned) {
-        for (int j = 0; j < keys; j++) {
-            row[j] = NAN;
-        }
-        return;
-    }
-    double max = km_max_floats(row, seen);
-    __m256d max4 = _mm256_set1_pd(max);
-    int j = 0;
-    for (; j + 4 <= seen; j += 4) {
-        _mm256_storeu_pd(e + j, km_exp4(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(row + j)), max4)));
-    }
-    for (; j < seen; j++) {
-        e[j] = km_exp((double) row[j] - max);
-    }
-    double sum = 0;
-    for (j = 0; j < seen; j++) {
-        sum += e[j];
-    }
-    double scale = 1 / sum;
-    __m256d scale4 = _mm256_set1_pd(scale);
-    for (j = 0; j + 4 <= seen; j += 4) {
-        _mm_storeu_ps(row + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(e + j), scale4)));
-    }
-    for (; j < seen; j++) {
-        row[j] = (float) (e[j] * scale);
-    }
-    for (j = seen; j < keys; j++) {
-        row[j] = 0.0f;
-    }
-}
+#include "attention_rows.h"
 
 // Row r of the scores [rows, keys] is query r % queries of its block, which sees keys 0 .. keys - queries + that.
 // Returns 0, or 1 when the scratch row could not be allocated.
@@ -75,16 +36,6 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeAttention_scoreGrad(
     const float *d_out = (const float *) (intptr_t) do_address;
     const float *out = (const float *) (intptr_t) o_address;
     for (int64_t r = 0; r < rows; r++) {
-        const float *dor = d_out + r * dv;
-        const float *orow = out + r * dv;
-        double dot = 0;
-        for (int j = 0; j < dv; j++) {
-            dot += (double) dor[j] * (double) orow[j];
-        }
-        float *dsr = ds + r * keys;
-        const float *pr = p + r * keys;
-        for (int j = 0; j < keys; j++) {
-            dsr[j] = (float) (((double) dsr[j] - dot) * (double) pr[j]);
-        }
+        score_grad_row(ds + r * keys, p + r * keys, keys, d_out + r * dv, 1, out + r * dv, 1, dv);
     }
 }

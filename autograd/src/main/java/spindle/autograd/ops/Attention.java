@@ -51,12 +51,18 @@ public final class Attention {
      * dq = dS k, dk = dSᵀ q, dv = Pᵀ dO, the last two summed over the query heads of a group by the gemm and over
      * the blocks into the key prefix each block saw. The scale rides on the gemms (their alpha), so the
      * [rows, keys] arrays are passed over as few times as possible.
+     *
+     * <p>Float32 in one block without a mask, with the native kernels on, takes {@link FusedCausalAttention}: the
+     * same steps in one native call forward and one backward, with no ND4J op between them.
      */
     public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask, int queryBlocks) {
         long[] qs = q.shape();
         check(qs, k.shape(), v.shape(), keepMask, q, k, v);
         if (queryBlocks < 1) {
             throw new IllegalArgumentException("Attention.causal: queryBlocks must be at least 1 but is " + queryBlocks);
+        }
+        if (queryBlocks == 1 && keepMask == null && FusedCausalAttention.fits(q, k, v)) {
+            return FusedCausalAttention.causal(q, k, v, scale);
         }
         Geometry at = new Geometry(qs[0], qs[1], k.size(1), qs[2], k.size(2), qs[3], v.size(3));
         int n = (int) Math.min(queryBlocks, at.tq);
