@@ -95,6 +95,17 @@ static void unpack_rows(float *out, const int64_t *s, const float *src, int64_t 
     }
 }
 
+// x(b, g, j, c) = src[j][c] for j < n, c < width: one key/value head's rows of a [B, Hkv, Tk, X] view at strides s.
+static void unpack_head(float *x, const int64_t *s, const float *src, int64_t ld, int64_t b, int64_t g, int64_t n,
+                        int64_t width) {
+    float *head = x + b * s[0] + g * s[1];
+    for (int64_t j = 0; j < n; j++) {
+        for (int64_t c = 0; c < width; c++) {
+            head[j * s[2] + c * s[3]] = src[j * ld + c];
+        }
+    }
+}
+
 static sizes sizes_of(const int64_t *geo) {
     sizes z = {geo[B_], geo[H_], geo[HKV_], geo[TQ_], geo[TK_], geo[D_], geo[DV_], geo[H_] / geo[HKV_], 0};
     z.rows = z.rep * z.tq;
@@ -143,17 +154,18 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_forward(
 }
 
 // Backward: dv = Pᵀ dO, dS = P ⊙ (dO vᵀ - rowsum(dO ⊙ O)), dq = scale · dS k, dk = scale · dSᵀ q, the last and
-// dv summed over the group's stacked rows by the products. geo: the 7 sizes, then the strides of q, k, v, O, dO;
-// dq, dk, dv are dense outputs of q's, k's and v's shapes. Returns 0, or 1 when scratch could not be had.
+// dv summed over the group's stacked rows by the products. geo: the 7 sizes, then the strides of q, k, v, O, dO,
+// dq, dk, dv (the last three written, of q's, k's and v's shapes). Returns 0, or 1 when scratch could not be had.
 JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
         JNIEnv *env, jclass cls, jlongArray geometry, jlong q_address, jlong k_address, jlong v_address,
         jlong o_address, jlong do_address, jlong p_address, jlong dq_address, jlong dk_address, jlong dv_address,
         jfloat scale) {
     (void) cls;
-    int64_t geo[DIMS + 20];
-    (*env)->GetLongArrayRegion(env, geometry, 0, DIMS + 20, (jlong *) geo);
+    int64_t geo[DIMS + 32];
+    (*env)->GetLongArrayRegion(env, geometry, 0, DIMS + 32, (jlong *) geo);
     const int64_t *qs = geo + DIMS, *ks = geo + DIMS + 4, *vs = geo + DIMS + 8, *os = geo + DIMS + 12;
-    const int64_t *dos = geo + DIMS + 16;
+    const int64_t *dos = geo + DIMS + 16, *dqs_at = geo + DIMS + 20, *dks_at = geo + DIMS + 24;
+    const int64_t *dvs_at = geo + DIMS + 28;
     sizes z = sizes_of(geo);
     int64_t tkp = padded(z.tk), dp = padded(z.d), dvp = padded(z.dv);
     size_t floats = (size_t) (2 * z.rows * dp + 2 * z.tk * dp + z.dv * tkp + z.rows * dvp + z.tk * dvp
@@ -169,7 +181,6 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
     const float *d_out = (const float *) (intptr_t) do_address, *p = (const float *) (intptr_t) p_address;
     float *dq = (float *) (intptr_t) dq_address, *dk = (float *) (intptr_t) dk_address;
     float *dv = (float *) (intptr_t) dv_address;
-    int64_t dense_q[4] = {z.h * z.tq * z.d, z.tq * z.d, z.d, 1};
     for (int64_t b = 0; b < z.b; b++) {
         for (int64_t g = 0; g < z.hkv; g++) {
             const float *kg = k + b * ks[0] + g * ks[1], *vg = v + b * vs[0] + g * vs[1];
@@ -179,17 +190,16 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
             pack(vt, tkp, vg, z.dv, vs[3], z.tk, vs[2]);         // vᵀ [Dv][Tk]
             pack_rows(dO, dvp, d_out, dos, &z, b, g, z.dv);      // dO [rows][Dv]
             product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs);
-            float *dvg = dv + (b * z.hkv + g) * z.tk * z.dv;
-            pack(dvg, z.dv, dvs, z.tk, dvp, z.dv, 1);
+            unpack_head(dv, dvs_at, dvs, dvp, b, g, z.tk, z.dv);
             product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds);
             for (int64_t r = 0; r < z.rows; r++) {
                 const float *orow = o + b * os[0] + (g * z.rep + r / z.tq) * os[1] + (r % z.tq) * os[2];
                 score_grad_row(ds + r * tkp, pg + r * z.tk, (int) z.tk, dO + r * dvp, 1, orow, os[3], (int) z.dv);
             }
             product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs);
-            unpack_rows(dq, dense_q, dqs, dp, &z, b, g, z.d);
+            unpack_rows(dq, dqs_at, dqs, dp, &z, b, g, z.d);
             product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks);
-            pack(dk + (b * z.hkv + g) * z.tk * z.d, z.d, dks, z.tk, dp, z.d, 1);
+            unpack_head(dk, dks_at, dks, dp, b, g, z.tk, z.d);
         }
     }
     free(qq);

@@ -39,10 +39,13 @@ public final class FusedAttention {
         return true;
     }
 
-    /** {out [B, H, Tq, Dv], P [B, H, Tq, Tk]}, both fresh and dense; P is what {@link #backward} reads. */
+    /**
+     * {out [B, H, Tq, Dv], P [B, H, Tq, Tk]}, both fresh: out laid out as v is ({@link #freshInLayoutOf}), P dense
+     * (what {@link #backward} reads).
+     */
     public static INDArray[] forward(INDArray q, INDArray k, INDArray v, double scale) {
         long[] sizes = sizes(q, k, v);
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, sizes[0], sizes[1], sizes[3], sizes[6]);
+        INDArray out = freshInLayoutOf(v, sizes[0], sizes[1], sizes[3], sizes[6]);
         INDArray p = Nd4j.createUninitialized(DataType.FLOAT, sizes[0], sizes[1], sizes[3], sizes[4]);
         long[] geometry = geometry(sizes, q, k, v, out);
         if (forward(geometry, NativeKernels.address(q), NativeKernels.address(k), NativeKernels.address(v),
@@ -53,7 +56,7 @@ public final class FusedAttention {
     }
 
     /**
-     * {dq, dk, dv}, fresh and dense in q's, k's and v's shapes, from the forward's output o, its gradient dO
+     * {dq, dk, dv}, fresh in q's, k's and v's shapes and layouts ({@link #freshInLayoutOf}), from the forward's output o, its gradient dO
      * ([B, H, Tq, Dv], float32 views {@link NativeKernels#stridedFloats} accepts) and P.
      */
     public static INDArray[] backward(INDArray q, INDArray k, INDArray v, INDArray o, INDArray dO, INDArray p,
@@ -71,10 +74,10 @@ public final class FusedAttention {
             throw new IllegalArgumentException("fused attention backward: P must be dense float32 "
                 + Arrays.toString(pShape) + " but is " + p.dataType() + " " + Arrays.toString(p.shape()));
         }
-        INDArray dq = Nd4j.createUninitialized(DataType.FLOAT, q.shape());
-        INDArray dk = Nd4j.createUninitialized(DataType.FLOAT, k.shape());
-        INDArray dv = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
-        long[] geometry = geometry(sizes, q, k, v, o, dO);
+        INDArray dq = freshInLayoutOf(q, q.shape());
+        INDArray dk = freshInLayoutOf(k, k.shape());
+        INDArray dv = freshInLayoutOf(v, v.shape());
+        long[] geometry = geometry(sizes, q, k, v, o, dO, dq, dk, dv);
         if (backward(geometry, NativeKernels.address(q), NativeKernels.address(k), NativeKernels.address(v),
             NativeKernels.address(o), NativeKernels.address(dO), NativeKernels.address(p), NativeKernels.address(dq),
             NativeKernels.address(dk), NativeKernels.address(dv), (float) scale) != 0) {
@@ -98,6 +101,31 @@ public final class FusedAttention {
                 + Arrays.toString(k.shape()) + ", v " + Arrays.toString(v.shape()));
         }
         return s;
+    }
+
+    /**
+     * A fresh float32 array of this shape whose dims lie in memory in the order of {@code like}'s strides (largest
+     * first): for the heads' transposed views, a permuted view of a dense [B, T, H, D] array, which the layers'
+     * transpose and reshape back to [B, T, H·D] then take without a copy, forward and backward.
+     */
+    static INDArray freshInLayoutOf(INDArray like, long... shape) {
+        Integer[] order = {0, 1, 2, 3};
+        Arrays.sort(order, (x, y) -> x.equals(y) ? 0 : outer(like, x, y) ? -1 : 1);
+        long[] stored = new long[4];
+        int[] back = new int[4];
+        for (int i = 0; i < 4; i++) {
+            stored[i] = shape[order[i]];
+            back[order[i]] = i;
+        }
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, stored);
+        return Arrays.equals(back, new int[] {0, 1, 2, 3}) ? a : a.permute(back);
+    }
+
+    /** True when dim x lies outside dim y: dims of size 1 first (their stride means nothing), then larger strides. */
+    private static boolean outer(INDArray like, int x, int y) {
+        long sx = like.size(x) == 1 ? Long.MAX_VALUE : like.stride(x);
+        long sy = like.size(y) == 1 ? Long.MAX_VALUE : like.stride(y);
+        return sx != sy ? sx > sy : x < y;
     }
 
     /** The sizes, then each array's four strides. */

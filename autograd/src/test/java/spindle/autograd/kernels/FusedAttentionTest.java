@@ -58,6 +58,22 @@ class FusedAttentionTest {
     }
 
     @Test
+    void outputAndGradientsAreLaidOutAsTheInputs() {
+        NativeAttentionTest.requireNative();
+        SplittableRandom rng = new SplittableRandom(23);
+        INDArray q = heads(rng, 2, 8, 4, 16, false);                   // [B, T, H, D] in memory
+        INDArray k = heads(rng, 2, 8, 2, 16, false).dup('c');         // dense [B, Hkv, T, D]
+        INDArray v = heads(rng, 2, 8, 2, 8, false);
+        INDArray[] out = FusedAttention.forward(q, k, v, 0.25);
+        INDArray[] grads = FusedAttention.backward(q, k, v, out[0], out[0], out[1], 0.25);
+        assertEquals(Arrays.toString(new long[] {8 * 4 * 8, 8, 4 * 8, 1}), Arrays.toString(out[0].stride()),
+            "out as v: [B, T, H, Dv] in memory");
+        assertEquals(Arrays.toString(q.stride()), Arrays.toString(grads[0].stride()), "dq");
+        assertEquals(Arrays.toString(k.stride()), Arrays.toString(grads[1].stride()), "dk");
+        assertEquals(Arrays.toString(v.stride()), Arrays.toString(grads[2].stride()), "dv");
+    }
+
+    @Test
     void mismatchedShapesAreRefusedWithTheShapes() {
         NativeAttentionTest.requireNative();
         SplittableRandom rng = new SplittableRandom(22);
