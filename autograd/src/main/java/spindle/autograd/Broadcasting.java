@@ -4,6 +4,7 @@ package spindle.autograd;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import spindle.autograd.kernels.NativeStrided;
 
 /** PyTorch broadcasting rules: shapes align at the right; a dimension of size 1 stretches. */
 public final class Broadcasting {
@@ -26,10 +27,10 @@ public final class Broadcasting {
     }
 
     /**
-     * {@code a} stretched to {@code shape}: a itself when the shapes are equal, else a fresh c-order copy made
-     * as -0 everywhere plus a, exact for every a (also -0). ND4J's own INDArray.broadcast (tile) costs about
-     * 20 ms even for [1, 8] to [2048, 8]; this costs a fill and an add. Not assign(a): with a smaller a it copies
-     * a cyclically instead of broadcasting ([[1], [2]] into [2, 3] gives [[1, 2, 1], [2, 1, 2]]).
+     * {@code a} stretched to {@code shape}: a itself when the shapes are equal, else a fresh c-order copy: for
+     * float32 one native pass, else -0 everywhere plus a, exact for every a (also -0). ND4J's own
+     * INDArray.broadcast (tile) costs about 20 ms even for [1, 8] to [2048, 8]. Not assign(a): with a smaller a
+     * it copies a cyclically instead of broadcasting ([[1], [2]] into [2, 3] gives [[1, 2, 1], [2, 1, 2]]).
      */
     public static INDArray expand(INDArray a, long[] shape) {
         if (Arrays.equals(a.shape(), shape)) {
@@ -42,7 +43,12 @@ public final class Broadcasting {
             System.arraycopy(a.shape(), 0, padded, shape.length - a.rank(), a.rank());
             r = a.reshape('c', padded);
         }
-        return Nd4j.createUninitialized(a.dataType(), shape).assign(-0.0).addi(r);
+        INDArray out = Nd4j.createUninitialized(a.dataType(), shape);
+        if (NativeStrided.readable(r)) {   // a copy: the same values, no ND4J op
+            NativeStrided.expandInto(out, r);
+            return out;
+        }
+        return out.assign(-0.0).addi(r);
     }
 
     /** Sums a gradient of broadcast shape down to {@code shape}, the shape of the input that was broadcast. */

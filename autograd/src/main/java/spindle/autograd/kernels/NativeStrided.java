@@ -63,6 +63,24 @@ public final class NativeStrided {
             part.stride(), true);
     }
 
+    /**
+     * out = part broadcast to out's shape (part of out's rank, size 1 where out is larger): part's strides read as 0
+     * along the stretched dims; for out dense float32 and part {@link #readable}.
+     */
+    public static void expandInto(INDArray out, INDArray part) {
+        boolean ok = part.rank() == out.rank() && NativeKernels.denseFloats(out) && readable(part);
+        long[] strides = part.stride().clone();
+        for (int k = 0; ok && k < strides.length; k++) {
+            ok = part.size(k) == out.size(k) || part.size(k) == 1;
+            strides[k] = part.size(k) == 1 ? 0 : strides[k];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("NativeStrided.expandInto: part " + Arrays.toString(part.shape())
+                + " does not broadcast to a dense float32 out " + Arrays.toString(out.shape()));
+        }
+        addInto(NativeKernels.address(out), NativeKernels.address(part), out.shape(), out.stride(), strides, true);
+    }
+
     private static native void addInto(long window, long part, long[] shape, long[] windowStrides, long[] partStrides,
                                        boolean assign);
 }

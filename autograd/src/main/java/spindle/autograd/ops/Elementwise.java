@@ -21,7 +21,11 @@ public final class Elementwise {
 
     /** a + b, broadcast. */
     public static Tensor add(Tensor a, Tensor b) {
-        INDArray out = binary(a, b, "add").add(b.value());
+        INDArray ea = binary(a, b, "add");
+        INDArray out = StridedCopy.sums(ea, b.value()) ? StridedCopy.sum(ea, b.value()) : ea.add(b.value());
+        if (ea != a.value()) {
+            Memory.release(ea);   // a's broadcast copy
+        }
         return Tape.record("add", out, g -> {
             g.add(0, g.out());
             g.add(1, g.out());

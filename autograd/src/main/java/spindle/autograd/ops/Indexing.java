@@ -64,8 +64,12 @@ public final class Indexing {
         long[] os = xs.clone();
         os[d] = idx.length();
         INDArray out = Nd4j.createUninitialized(x.dtype(), os);
-        Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(x.value(), idx).addOutputs(out).addIntegerArguments(d)
-            .build());
+        if (d == 0) {
+            RowGather.rows(x.value(), idx, out);
+        } else {
+            Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(x.value(), idx).addOutputs(out)
+                .addIntegerArguments(d).build());
+        }
         int[] front = toFront(xs.length, d);   // scatter_add works on dim 0 only
         return Tape.record("index_select", out,
             g -> g.addInPlace(0, (grad, zeros) -> scatterRows(grad.permute(front), idx, g.out().permute(front))), x);
@@ -132,8 +136,7 @@ public final class Indexing {
         long[] os = Arrays.copyOf(ids.shape(), ids.rank() + 1);
         os[os.length - 1] = ws[1];
         INDArray out = Nd4j.createUninitialized(weight.dtype(), os);
-        Nd4j.exec(DynamicCustomOp.builder("gather").addInputs(weight.value(), flatIds(ids))
-            .addOutputs(WholeBufferReshape.reshape(out, new long[] {n, ws[1]})).addIntegerArguments(0).build());
+        RowGather.rows(weight.value(), flatIds(ids), WholeBufferReshape.reshape(out, new long[] {n, ws[1]}));
         if (Widening.isNarrow(weight.dtype())) {   // a frozen bf16 table gives float32 rows
             Widening.check("embedding", weight, DataType.FLOAT);
             INDArray rows = out;

@@ -13,10 +13,10 @@ import org.nd4j.linalg.factory.Nd4j;
 final class WholeBufferReshape {
     private WholeBufferReshape() {}
 
-    /** {@code a} with shape {@code to} (same element count), sharing a's buffer; ND4J's reshape for other arrays. */
+    /** {@code a} with shape {@code to} (same element count), sharing a's buffer; {@link StridedCopy#reshape} for others. */
     static INDArray reshape(INDArray a, long[] to) {
         if (!fillsBuffer(a) || to.length == 0 || a.length() == 0) {
-            return a.reshape('c', to);
+            return StridedCopy.reshape(a, to);
         }
         return Nd4j.create(a.data(), to, Nd4j.getStrides(to, 'c'), 0, 'c');
     }

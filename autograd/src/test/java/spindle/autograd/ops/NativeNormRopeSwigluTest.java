@@ -73,12 +73,12 @@ class NativeNormRopeSwigluTest {
             named("rmsNorm [8,256,256] (524,288 values)", new OpCase(rms, 0, s(8, 256, 256), s(256))),
             named("rmsNorm [4099,9], eps 0", new OpCase(in -> Norms.rmsNorm(in[0], in[1], 0), 0, s(4099, 9), s(9))),
             named("rmsNorm added into the residual's gradient", new OpCase(
-                in -> Elementwise.add(Norms.rmsNorm(in[0], in[1], 1e-6), in[0]), 1, s(64, 640), s(640))),
+                in -> Elementwise.add(Norms.rmsNorm(in[0], in[1], 1e-6), in[0]), 0, s(64, 640), s(640))),
             named("rmsNorm of channels 0..64 of a [8,1,256,80] latent (MLA's c_kv, rows 80 apart)", new OpCase(
                 in -> Norms.rmsNorm(Shapes.narrow(in[0], 3, 0, 64), in[1], 1e-6), 0, s(8, 1, 256, 80), s(64))),
             named("rmsNorm of channels 0..32 of a [4,1,48,40] latent, its gradient added to another", new OpCase(
                 in -> Elementwise.add(Norms.rmsNorm(Shapes.narrow(in[0], 3, 0, 32), in[1], 1e-6),
-                    Shapes.narrow(in[0], 3, 0, 32)), 1, s(4, 1, 48, 40), s(32))),
+                    Shapes.narrow(in[0], 3, 0, 32)), 0, s(4, 1, 48, 40), s(32))),
             named("rmsNorm, the weight's gradient alone", new OpCase(
                 in -> Norms.rmsNorm(in[0].detach(), in[1], 1e-5), 0, s(300, 128), s(128))),
             named("rope, rotate half, [2,3,4,6]", new OpCase(half, 0, s(2, 3, 4, 6))),
