@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Small float32 matrix products (spindle.autograd.kernels.NativeGemm): C = alpha·op(A)·op(B) + beta·C for
-// row-major matrices with leading dimensions, op a transpose where asked, batched with a stride per operand (0: one
-// matrix for every batch entry). Small products are where BLAS's fixed cost per call (waking its threads, packing
-// for large caches) outweighs the arithmetic; one thread here, as the data-parallel replicas already fill the cores.
+// Float32 matrix products (spindle.autograd.kernels.NativeGemm): C = alpha·op(A)·op(B) + beta·C for row-major
+// matrices with leading dimensions, op a transpose where asked, batched with a stride per operand (0: one matrix for
+// every batch entry), on one thread, as the data-parallel replicas already fill the cores. Small products run here
+// with only B packed (their operands sit in cache already, and packing A would cost more than it saves); products
+// above BLOCKED_MIN run in gemm_blocked.c, blocked for the caches.
 //
 // Every output element is computed the same way whatever the blocking, so the Java twin in the tests gives the same
 // bits: acc = 0, then acc = fma(A[i][p], B[p][j], acc) for p = 0 .. k-1, then t = alpha·acc (one rounding), then
@@ -14,18 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
+#include "gemm.h"
 
-#define MR 6                      // rows of C per tile: 6 x 16 accumulators fill 12 of the 16 ymm registers
-#define NR 16                     // columns of C per tile, two ymm vectors
 #define STACK_DEPTH 512           // a B panel of up to this many k lives on the stack (32 KB), else on the heap
-#define FMA_TARGET __attribute__((target("avx2,fma")))
-
-// One operand's element (r, c) of op(X) lies at x + r * row_step + c * col_step.
-typedef struct {
-    const float *x;
-    int64_t row_step;
-    int64_t col_step;
-} operand;
+#ifndef BLOCKED_MIN
+#define BLOCKED_MIN (1 << 24)     // products of more multiply-adds than this go to gemm_blocked.c
+#endif
 
 static operand op_of(const float *x, int64_t ld, int transposed) {
     operand o = {x, transposed ? 1 : ld, transposed ? ld : 1};
@@ -127,13 +122,26 @@ JNIEXPORT jboolean JNICALL Java_spindle_autograd_kernels_NativeGemm_cpuHasFma(JN
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? JNI_TRUE : JNI_FALSE;
 }
 
-// Returns 0, or 1 when a B panel deeper than STACK_DEPTH could not be allocated.
+// Returns 0, or 1 when scratch memory (a B panel deeper than STACK_DEPTH, or gemm_blocked.c's blocks) could not be
+// allocated.
 JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_NativeGemm_gemm(
         JNIEnv *env, jclass cls, jlong a_address, jlong b_address, jlong c_address, jlong batch, jlong m, jlong n,
         jlong k, jboolean ta, jboolean tb, jlong lda, jlong ldb, jlong ldc, jlong batch_a, jlong batch_b,
         jlong batch_c, jfloat alpha, jfloat beta) {
     (void) env;
     (void) cls;
+    const float *a = (const float *) (intptr_t) a_address;
+    const float *b = (const float *) (intptr_t) b_address;
+    float *c = (float *) (intptr_t) c_address;
+    if ((double) m * n * k > BLOCKED_MIN) {
+        for (int64_t t = 0; t < batch; t++) {
+            if (gemm_blocked(op_of(a + t * batch_a, lda, ta), op_of(b + t * batch_b, ldb, tb), c + t * batch_c, ldc,
+                             m, n, k, alpha, beta) != 0) {
+                return 1;
+            }
+        }
+        return 0;
+    }
     _Alignas(32) float stack_panel[STACK_DEPTH * NR];
     float *panel = stack_panel;
     if (k > STACK_DEPTH) {
@@ -142,9 +150,6 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_NativeGemm_gemm(
             return 1;
         }
     }
-    const float *a = (const float *) (intptr_t) a_address;
-    const float *b = (const float *) (intptr_t) b_address;
-    float *c = (float *) (intptr_t) c_address;
     for (int64_t t = 0; t < batch; t++) {
         product(op_of(a + t * batch_a, lda, ta), op_of(b + t * batch_b, ldb, tb), c + t * batch_c, ldc, m, n, k,
                 alpha, beta, panel);

@@ -7,9 +7,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Small float32 matrix products in native code (gemm.c): c = alpha·op(a)·op(b) + beta·c on one thread, for the
- * products where BLAS's fixed cost per call (tens of microseconds: op objects, buffers, waking its threads) is
- * larger than the arithmetic, as in a small model's every projection and attention block.
+ * Float32 matrix products in native code (gemm.c, gemm_blocked.c): c = alpha·op(a)·op(b) + beta·c on one thread.
+ * Small products run here always, as BLAS's fixed cost per call (tens of microseconds: op objects, buffers, waking
+ * its threads) is larger than their arithmetic (a small model's every projection and attention block); larger ones
+ * while BLAS runs on one thread (the data-parallel replicas each have one core), where the blocked kernel here is
+ * faster than BLAS's (a shared config's projections).
  *
  * <p>Each element of c is computed as gemm.c states (multiply-adds fused, k ascending, then alpha, then beta), so
  * a Java loop with {@link Math#fma} gives the same bits; the sums differ from BLAS's in rounding only. Float64
@@ -18,12 +20,20 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class NativeGemm {
     /**
-     * Products of at most this many multiply-adds per matrix (m·n·k, 2^24) run here, the rest on BLAS. Measured on
-     * 2 AVX2 cores with two callers at once (a step's replicas): 0.1-3M run 2-15x faster here than through BLAS
-     * (batched ones through ND4J's Mmul op the most), 8M about 1.5x, 25M break even, 67M+ run faster on BLAS.
-     * {@code -Dspindle.native.gemm.max=N} sets another bound.
+     * Products of at most this many multiply-adds per matrix (m·n·k, 2^24) run here whatever BLAS's threads.
+     * Measured on 2 AVX2 cores with two callers at once (a step's replicas): 0.1-3M run 2-15x faster here than
+     * through BLAS (batched ones through ND4J's Mmul op the most), 8M about 1.5x. {@code -Dspindle.native.gemm.max=N}
+     * sets another bound.
      */
     public static final long SMALL = Long.getLong("spindle.native.gemm.max", 1L << 24);
+
+    /**
+     * Products of at most this many multiply-adds (2^31) run here too while BLAS runs on one thread: one core's
+     * BLAS against one core's kernel, which is faster on the shared configs' products (GemmSpeed in the tests
+     * measures it). BLAS on several threads keeps the products above {@link #SMALL}.
+     * {@code -Dspindle.native.gemm.oneThreadMax=N} sets another bound.
+     */
+    public static final long ONE_THREAD_MAX = Long.getLong("spindle.native.gemm.oneThreadMax", 1L << 31);
 
     private static final boolean CPU = cpuFits();
     private static final boolean WANTED = !"false".equals(System.getProperty("spindle.native.gemm"));
@@ -52,9 +62,13 @@ public final class NativeGemm {
             : null;
     }
 
-    /** True when a product [m, k]·[k, n] (per matrix of a batch) is small enough for the native path. */
-    public static boolean small(long m, long n, long k) {
-        return (double) m * n * k <= SMALL;
+    /**
+     * True when the native path takes a product [m, k]·[k, n] (per matrix of a batch): at most {@link #SMALL}
+     * multiply-adds, or at most {@link #ONE_THREAD_MAX} while BLAS runs on one thread.
+     */
+    public static boolean fits(long m, long n, long k) {
+        double size = (double) m * n * k;
+        return size <= SMALL || size <= ONE_THREAD_MAX && Nd4j.factory().blas().getMaxThreads() == 1;
     }
 
     /**
@@ -113,7 +127,7 @@ public final class NativeGemm {
         if (y.rowsOf(plan.opB) != plan.k || !batchFits(x, y.batch()) && !batchFits(y, x.batch())) {
             throw new IllegalArgumentException("native gemm: " + plan.describe(a, b));
         }
-        return small(plan.m, plan.n, plan.k) ? plan : null;
+        return fits(plan.m, plan.n, plan.k) ? plan : null;
     }
 
     private static boolean batchFits(GemmOperand operand, long[] batch) {
@@ -129,7 +143,8 @@ public final class NativeGemm {
         void run(GemmOperand z, float alpha, float beta) {
             if (gemm(x.address(), y.address(), z.address(), z.count(), m, n, k, opA, opB, x.ld(), y.ld(), z.ld(),
                 stride(x), stride(y), z.batchStride(), alpha, beta) != 0) {
-                throw new OutOfMemoryError("native gemm: no room for a panel of " + k + " x 16 floats");
+                throw new OutOfMemoryError("native gemm: no room for the packed operands of a [" + m + ", " + k
+                    + "]·[" + k + ", " + n + "] product");
             }
         }
 

@@ -19,10 +19,12 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * The native float32 gemm (gemm.c) against its Java twin ({@link GemmTwin}) bit for bit: every transpose, alpha
- * and beta (beta 0 over NaN garbage in c, which must not be read), sizes 1 .. 70 around the 6 x 16 tiles, rows with
- * a stride, column-major views, batches with a broadcast operand or a narrowed one, NaN and infinities in the inputs,
- * and nothing written outside c's view; against ND4J within float32 rounding; and the cases it must refuse.
+ * The native float32 gemm (gemm.c, and gemm_blocked.c above 2^24 multiply-adds) against its Java twin
+ * ({@link GemmTwin}) bit for bit: every transpose, alpha and beta (beta 0 over NaN garbage in c, which must not be
+ * read), sizes 1 .. 70 around the 6 x 16 tiles and large ones around the cache blocks (k split into blocks, rows
+ * and columns past whole blocks and tiles), rows with a stride, column-major views, batches with a broadcast operand
+ * or a narrowed one, NaN and infinities in the inputs, and nothing written outside c's view; against ND4J within
+ * float32 rounding; and the cases it must refuse.
  */
 class NativeGemmTest {
     private static final float[][] ALPHA_BETA = {{1, 0}, {0.37f, 0}, {1, 1}, {-1.5f, 0.3f}};
@@ -41,6 +43,31 @@ class NativeGemmTest {
                 float[] ab = ALPHA_BETA[(trial + t) % ALPHA_BETA.length];
                 checkAgainstTwin(rng, new long[0], new long[0], s[0], s[1], s[2], t >= 2, t % 2 == 1, ab[0], ab[1]);
             }
+        }
+    }
+
+    @Test
+    void largeProductsEqualTheJavaTwinBitForBit() {
+        requireNative();
+        SplittableRandom rng = new SplittableRandom(24);
+        try (SmallKernels.Scope one = oneBlasThread()) {
+            // 301 rows: 2 blocks of 144 and 13 (2 tiles and 1 row); 262 columns: 16 tiles and 6; k 517: 3 blocks
+            for (int t = 0; t < 4; t++) {
+                float[] ab = ALPHA_BETA[t];
+                checkAgainstTwin(rng, new long[0], new long[0], 301, 262, 517, t >= 2, t % 2 == 1, ab[0], ab[1]);
+            }
+            // more columns than one block of B (4080), k in 3 blocks, 7 rows: one tile and one row
+            checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, false, true, 0.5f, 0f);
+            checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, true, false, 1f, -0.75f);
+            // a shared config's projection and its gradients' forms, k in 1 block and in 4
+            checkAgainstTwin(rng, new long[0], new long[0], 1024, 136, 256, false, true, 1f, 0f);
+            checkAgainstTwin(rng, new long[0], new long[0], 136, 256, 1024, true, false, 1f, 1f);
+            checkAgainstTwin(rng, new long[0], new long[0], 1024, 64, 688, false, false, 1f, 1f);
+            // batches: each matrix on its own, with B broadcast, and with A broadcast
+            long[] batch = {2};
+            checkAgainstTwin(rng, batch, batch, 260, 250, 300, false, true, 1f, 0f);
+            checkAgainstTwin(rng, batch, new long[0], 260, 250, 300, true, false, 1f, 1f);
+            checkAgainstTwin(rng, new long[] {1}, batch, 260, 250, 300, false, false, 0.25f, 0f);
         }
     }
 
@@ -112,9 +139,19 @@ class NativeGemmTest {
             NDArrayIndex.interval(0, 2, 16));
         assertFalse(NativeGemm.tryGemm(everyOther, b, c, false, false, 1, 0), "no unit stride in either dim");
         INDArray big = Nd4j.rand(DataType.FLOAT, 512, 512);
-        assertFalse(NativeGemm.small(512, 512, 512));
-        assertFalse(NativeGemm.tryGemm(big, big, Nd4j.create(DataType.FLOAT, 512, 512), false, false, 1, 0),
-            "512³ multiply-adds are BLAS's");
+        int blasThreads = Nd4j.factory().blas().getMaxThreads();
+        Nd4j.factory().blas().setMaxThreads(2);
+        try {
+            assertFalse(NativeGemm.fits(512, 512, 512));
+            assertFalse(NativeGemm.tryGemm(big, big, Nd4j.create(DataType.FLOAT, 512, 512), false, false, 1, 0),
+                "512³ multiply-adds are BLAS's while it runs on 2 threads");
+        } finally {
+            Nd4j.factory().blas().setMaxThreads(blasThreads);
+        }
+        try (SmallKernels.Scope one = oneBlasThread()) {
+            assertTrue(NativeGemm.fits(512, 512, 512), "512³ runs natively while BLAS runs on one thread");
+            assertFalse(NativeGemm.fits(2048, 2048, 1024), "2^32 multiply-adds stay BLAS's");
+        }
         assertFalse(NativeGemm.tryGemm(a, b, Nd4j.create(DataType.FLOAT, 3, 4).transpose(), false, false, 1, 0),
             "a column-major c");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -214,6 +251,13 @@ class NativeGemmTest {
             double err = Math.abs(e[i] - g[i]);
             assertTrue(err <= tol, what + " at " + i + ": ND4J " + e[i] + ", native " + g[i]);
         }
+    }
+
+    /** BLAS on one thread (as in the data-parallel trainer) until the scope closes. */
+    private static SmallKernels.Scope oneBlasThread() {
+        int before = Nd4j.factory().blas().getMaxThreads();
+        Nd4j.factory().blas().setMaxThreads(1);
+        return () -> Nd4j.factory().blas().setMaxThreads(before);
     }
 
     private static void requireNative() {
