@@ -18,9 +18,7 @@
 #include "gemm.h"
 
 #define STACK_DEPTH 512           // a B panel of up to this many k lives on the stack (32 KB), else on the heap
-#ifndef BLOCKED_MIN
 #define BLOCKED_MIN (1 << 24)     // products of more multiply-adds than this go to gemm_blocked.c
-#endif
 
 static operand op_of(const float *x, int64_t ld, int transposed) {
     operand o = {x, transposed ? 1 : ld, transposed ? ld : 1};

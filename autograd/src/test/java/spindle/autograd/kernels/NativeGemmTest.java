@@ -52,10 +52,14 @@ class NativeGemmTest {
         SplittableRandom rng = new SplittableRandom(24);
         try (SmallKernels.Scope one = oneBlasThread()) {
             // 301 rows: 2 blocks of 144 and 13 (2 tiles and 1 row); 262 columns: 16 tiles and 6; k 517: 3 blocks
+            // when A is packed (transposed), 1 when it is read in place
             for (int t = 0; t < 4; t++) {
                 float[] ab = ALPHA_BETA[t];
                 checkAgainstTwin(rng, new long[0], new long[0], 301, 262, 517, t >= 2, t % 2 == 1, ab[0], ab[1]);
             }
+            // A read in place with k in 2 blocks; 40 rows: 6 tiles and 4 rows
+            checkAgainstTwin(rng, new long[0], new long[0], 40, 400, 1100, false, false, 1f, 0f);
+            checkAgainstTwin(rng, new long[0], new long[0], 40, 400, 1100, false, true, -1.5f, 0.3f);
             // more columns than one block of B (4080), k in 3 blocks, 7 rows: one tile and one row
             checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, false, true, 0.5f, 0f);
             checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, true, false, 1f, -0.75f);

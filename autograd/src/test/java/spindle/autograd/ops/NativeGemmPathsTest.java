@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.Tensor;
 import spindle.autograd.TensorFunction;
 import spindle.autograd.kernels.NativeGemm;
@@ -22,7 +23,8 @@ import spindle.autograd.kernels.SmallKernels;
 import spindle.testing.NativeRequirement;
 
 /**
- * Float32 matmul, linear and causal attention, forward and backward, with the native gemm and with BLAS: the
+ * Float32 matmul, linear and causal attention, forward and backward, with the native gemm and with BLAS (on one
+ * thread, as in the data-parallel trainer, where the native gemm also takes products above 2^24): the
  * values and every input gradient agree within float32 rounding (the products sum in another order), and the
  * native path's forward runs no ND4J op for its products.
  */
@@ -36,6 +38,8 @@ class NativeGemmPathsTest {
         return Stream.of(
             named("linear, small-mha's MLP up projection", new PathCase(in -> Linalg.linear(in[0], in[1], in[2]), 1,
                 new long[] {2, 32, 64}, new long[] {172, 64}, new long[] {172})),
+            named("linear above 2^24 multiply-adds, a shared config's MLP up projection", new PathCase(in ->
+                Linalg.linear(in[0], in[1], in[2]), 1, new long[] {2, 512, 256}, new long[] {688, 256}, new long[] {688})),
             named("linear of a narrowed x (rows with a stride)", new PathCase(in -> Linalg.linear(Shapes.narrow(in[0], 1, 3, 64),
                 in[1], null), 1, new long[] {40, 70}, new long[] {33, 64})),
             named("matmul, a matrix times a matrix", new PathCase(in -> Linalg.matmul(in[0], in[1]), 1,
@@ -60,10 +64,17 @@ class NativeGemmPathsTest {
         for (int i = 0; i < in.length; i++) {
             in[i] = input(40 + i, DataType.FLOAT, c.shapes()[i]);
         }
-        KernelPaths.Run nat = runNative(c.f(), in);
+        KernelPaths.Run nat;
         KernelPaths.Run blas;
-        try (SmallKernels.Scope off = NativeGemm.off()) {
-            blas = runNative(c.f(), in);
+        int blasThreads = Nd4j.factory().blas().getMaxThreads();
+        Nd4j.factory().blas().setMaxThreads(1);   // as the data-parallel trainer: the native gemm takes large products too
+        try {
+            nat = runNative(c.f(), in);
+            try (SmallKernels.Scope off = NativeGemm.off()) {
+                blas = runNative(c.f(), in);
+            }
+        } finally {
+            Nd4j.factory().blas().setMaxThreads(blasThreads);
         }
         assertClose("value", blas.value(), nat.value(), TOL);
         assertEquals(blas.grads().size(), nat.grads().size());
