@@ -8,6 +8,9 @@ import spindle.autograd.kernels.NativeStrided;
 
 /** PyTorch broadcasting rules: shapes align at the right; a dimension of size 1 stretches. */
 public final class Broadcasting {
+    /** Longer sums go to ND4J, whose reduction loses less to float32 rounding than one running sum. */
+    static final long NATIVE_MAX_TERMS = 2048;
+
     private Broadcasting() {}
 
     /** The broadcast shape of {@code a} and {@code b}, or an error naming both shapes and {@code where}. */
@@ -51,7 +54,10 @@ public final class Broadcasting {
         return out.assign(-0.0).addi(r);
     }
 
-    /** Sums a gradient of broadcast shape down to {@code shape}, the shape of the input that was broadcast. */
+    /**
+     * Sums a gradient of broadcast shape down to {@code shape}, the shape of the input that was broadcast: for float32
+     * in one native pass adding in row-major order, else ND4J's sum.
+     */
     public static INDArray sumTo(INDArray g, long[] shape, String where) {
         long[] gs = g.shape();
         int lead = gs.length - shape.length;
@@ -68,6 +74,17 @@ public final class Broadcasting {
                 throw new IllegalStateException(where + ": gradient of shape " + Arrays.toString(gs)
                     + " does not match input shape " + Arrays.toString(shape));
             }
+        }
+        long[] kept = gs.clone();
+        long terms = 1;   // g's elements per sum
+        for (int i = 0; i < n; i++) {
+            kept[dims[i]] = 1;
+            terms *= gs[dims[i]];
+        }
+        if (n > 0 && terms <= NATIVE_MAX_TERMS && NativeStrided.readable(g)) {   // one native pass, no ND4J op
+            INDArray summed = Nd4j.zeros(g.dataType(), shape);
+            NativeStrided.sumInto(Nd4j.create(summed.data(), kept, Nd4j.getStrides(kept, 'c'), 0, 'c'), g);
+            return summed;
         }
         INDArray summed = n == 0 ? g : g.sum(true, Arrays.copyOf(dims, n));
         return summed.reshape(shape);

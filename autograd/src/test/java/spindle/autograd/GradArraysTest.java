@@ -130,7 +130,7 @@ class GradArraysTest {
         return Nd4j.createFromArray(v).reshape(shape);
     }
 
-    private static long backwardOps(Runnable backward) {
+    static long backwardOps(Runnable backward) {
         Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
         Nd4j.getExecutioner().setProfilingMode(ProfilingMode.OPERATIONS);
         long before = OpProfiler.getInstance().getInvocationsCount();

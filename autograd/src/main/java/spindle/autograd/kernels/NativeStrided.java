@@ -81,6 +81,25 @@ public final class NativeStrided {
         addInto(NativeKernels.address(out), NativeKernels.address(part), out.shape(), out.stride(), strides, true);
     }
 
+    /**
+     * out += g summed over the dims where out has size 1 and g does not (a broadcast input's gradient): each of out's
+     * elements gets its g elements added in row-major order, one float32 addition at a time; out dense float32 of
+     * g's rank, g {@link #readable}.
+     */
+    public static void sumInto(INDArray out, INDArray g) {
+        boolean ok = g.rank() == out.rank() && NativeKernels.denseFloats(out) && readable(g);
+        long[] strides = out.stride().clone();
+        for (int k = 0; ok && k < strides.length; k++) {
+            ok = out.size(k) == g.size(k) || out.size(k) == 1;
+            strides[k] = out.size(k) == 1 ? 0 : strides[k];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("NativeStrided.sumInto: g " + Arrays.toString(g.shape())
+                + " does not reduce to a dense float32 out " + Arrays.toString(out.shape()));
+        }
+        addInto(NativeKernels.address(out), NativeKernels.address(g), g.shape(), strides, g.stride(), false);
+    }
+
     private static native void addInto(long window, long part, long[] shape, long[] windowStrides, long[] partStrides,
                                        boolean assign);
 }

@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
 import spindle.autograd.kernels.Dense;
+import spindle.autograd.kernels.NativeKernels;
 import spindle.autograd.kernels.SmallKernels;
 
 /**
@@ -48,11 +49,15 @@ final class RowGather {
         }
     }
 
-    /** Whole-buffer c-order float32/float64 arrays of one dtype, within the Java kernels' size limit. */
+    /**
+     * Whole-buffer c-order float32/float64 arrays of one dtype: of any size while the native kernels are on (a bulk
+     * copy is as fast as ND4J's at every size), else within the Java kernels' size limit.
+     */
     private static boolean copiesInJava(INDArray source, INDArray out) {
         DataType t = source.dataType();
         return (t == DataType.FLOAT || t == DataType.DOUBLE) && out.dataType() == t && source.rank() >= 1
-            && source.size(0) > 0 && SmallKernels.fit(out) && wholeBuffer(source) && wholeBuffer(out);
+            && source.size(0) > 0 && (NativeKernels.enabled() || SmallKernels.fit(out)) && wholeBuffer(source)
+            && wholeBuffer(out);
     }
 
     private static boolean wholeBuffer(INDArray a) {

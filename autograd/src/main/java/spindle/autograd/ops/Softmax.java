@@ -9,14 +9,22 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.SmallKernels;
 
 /** Softmax and log-softmax along one dim, each a fused node with a hand-written backward. */
 public final class Softmax {
     private Softmax() {}
 
-    /** y = exp(x) / sum(exp(x)) along {@code dim}; d/dx = y * (g - sum(g * y, dim)). */
+    /**
+     * y = exp(x) / sum(exp(x)) along {@code dim}; d/dx = y * (g - sum(g * y, dim)). Over the last dim of an array the
+     * Java kernels take, one Java pass each way ({@link RowSoftmax}).
+     */
     public static Tensor softmax(Tensor x, int dim) {
         int d = Reductions.dim("softmax", x, dim);
+        if (d == x.rank() - 1 && x.rank() >= 1 && SmallKernels.fit(x.value())) {
+            INDArray p = RowSoftmax.forward(x.value());
+            return Tape.record("softmax", p, g -> g.add(0, RowSoftmax.backward(g.out(), p)), x);
+        }
         // exp of the log-softmax: ND4J's own softmax op returns NaN for rows like [-1000, -1002], its
         // log_softmax subtracts the row max and does not.
         INDArray y = Transforms.exp(logSoftmaxValue(x.value(), d), false);

@@ -94,6 +94,21 @@ class GlueOpsNativeTest {
         assertTrue(e.getMessage().contains("index 4"), e.getMessage());
     }
 
+    @Test
+    void largeRowGathersCopyInJavaWhileTheNativeKernelsAreOn() {
+        requireNative();
+        long[] pick = new long[300];
+        for (int i = 0; i < pick.length; i++) {
+            pick[i] = (i * 7L) % 200;
+        }
+        Tensor index = Tensor.of(Nd4j.createFromArray(pick));
+        TensorFunction select = in -> Indexing.indexSelect(in[0], 0, index);   // 38,400 values: past the Java limit
+        KernelPaths.Run nat = KernelPaths.runNative(select, KernelPaths.input(8, DataType.FLOAT, 200, 128));
+        KernelPaths.Run nd4j = KernelPaths.run(select, 0, KernelPaths.input(8, DataType.FLOAT, 200, 128));
+        assertEquals(0, nat.forwardOps(), "ND4J ops of a 38,400-value gather");
+        assertSameValues("large indexSelect", nd4j.value(), nat.value());
+    }
+
     private static void assertFewerOpsSameBits(String what, TensorFunction f, Tensor... in) {
         KernelPaths.Run nd4j = KernelPaths.run(f, 0, in);
         KernelPaths.Run nat = KernelPaths.runNative(f, in);
