@@ -13,9 +13,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A rerunnable speed table, not a test: GFLOP/s of the native gemm and of BLAS ({@code Nd4j.gemm}, one thread) on
  * the shared configs' products (tokens x hidden 256, kv 128, intermediate 688, vocab 512, and their backward
- * forms), each run by two threads at once, one per core, as the trainer's two replicas run them, the native gemm
- * and BLAS alternating in each thread. Prints the median and the best of both threads' rounds, each timed in the
- * thread's CPU time. Run with the test classpath:
+ * forms; tiny-deepseek's MLA projections), each run by two threads at once, one per core, as the trainer's two
+ * replicas run them, the native gemm and BLAS alternating in each thread. Prints the median and the best of both
+ * threads' rounds, each timed in the thread's CPU time. Run with the test classpath:
  * {@code java -cp ... spindle.autograd.kernels.GemmSpeed [rounds] [tokens]}.
  */
 public final class GemmSpeed {
@@ -64,6 +64,13 @@ public final class GemmSpeed {
             new Shape("gᵀ·x up   [t,688]ᵀ·[t,256] +=", 688, 256, t, true, false, 1f),
             new Shape("gᵀ·x down [t,256]ᵀ·[t,688] +=", 256, 688, t, true, false, 1f),
             new Shape("gᵀ·x head [t,512]ᵀ·[t,256] +=", 512, 256, t, true, false, 1f),
+            new Shape("MLA q_a   [t,256]·[96,256]ᵀ", t, 96, 256, false, true, 0f),
+            new Shape("MLA q_b   [t,96]·[384,96]ᵀ", t, 384, 96, false, true, 0f),
+            new Shape("MLA kv_a  [t,256]·[80,256]ᵀ", t, 80, 256, false, true, 0f),
+            new Shape("MLA kv_b  [t,64]·[512,64]ᵀ", t, 512, 64, false, true, 0f),
+            new Shape("MLA kv_b  g·W [t,512]·[512,64] +=", t, 64, 512, false, false, 1f),
+            new Shape("MLA kv_b  gᵀ·x [t,512]ᵀ·[t,64] +=", 512, 64, t, true, false, 1f),
+            new Shape("MLA q_b   gᵀ·x [t,384]ᵀ·[t,96] +=", 384, 96, t, true, false, 1f),
         };
     }
 
