@@ -17,7 +17,8 @@
 #define KC 256                    // k per block with A packed: a B panel of KC x NR floats is 16 KB, in L1
 #define KC_IN_PLACE 1024          // k per block with A read in place (fewer passes over the sums measured faster)
 #define MC 144                    // rows of A per block: 144 x 256 floats, 144 KB, in L2
-#define NC 4080                   // columns of B per block (a multiple of NR)
+#define NC 4080                   // columns of B per block at most (a multiple of NR)
+#define BLOCK_FLOATS (1 << 20)    // a packed B block, and the scratch sums, hold at most this many floats (4 MB)
 
 // Scratch memory per thread, kept between calls (a fresh mmap per call would fault its pages in every time).
 typedef struct {
@@ -260,14 +261,27 @@ static void macro(a_block a, const float *pb, int64_t mc, int64_t nc, int64_t kc
     }
 }
 
-int gemm_blocked(operand a, operand b, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha,
-                 float beta) {
+// Columns of B per block: NC, or fewer so that a block of kc x nc floats stays within BLOCK_FLOATS.
+static int64_t block_columns(int64_t kc) {
+    int64_t nc = BLOCK_FLOATS / kc / NR * NR;
+    return nc < NR ? NR : nc > NC ? NC : nc;
+}
+
+// k per block: KC when A is packed, KC_IN_PLACE when it is read in place, split evenly (no thin last block).
+static int64_t block_depth(int in_place, int64_t k) {
+    int64_t limit = in_place ? KC_IN_PLACE : KC;
+    int64_t blocks = (k + limit - 1) / limit;
+    return (k + blocks - 1) / blocks;
+}
+
+static int blocked_rows(operand a, operand b, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha,
+                        float beta) {
     int in_place = a.col_step == 1;                            // A's rows lie along k: read them where they are
-    int64_t kblocks = (k + (in_place ? KC_IN_PLACE : KC) - 1) / (in_place ? KC_IN_PLACE : KC);
-    int64_t kc_max = (k + kblocks - 1) / kblocks;              // even blocks: no thin last block
-    int64_t nc_max = n < NC ? (n + NR - 1) / NR * NR : NC;
+    int64_t kc_max = block_depth(in_place, k);
+    int64_t nc_block = block_columns(kc_max);
+    int64_t nc_max = n < nc_block ? (n + NR - 1) / NR * NR : nc_block;
     int64_t mc_max = m < MC ? (m + MR - 1) / MR * MR : MC;
-    int carry_apart = kblocks > 1 && beta != 0.0f;             // C's old values are still needed at the end
+    int carry_apart = kc_max < k && beta != 0.0f;             // C's old values are still needed at the end
     size_t pa_size = ((size_t) mc_max * kc_max + 15) / 16 * 16;   // B panels start 64-byte aligned
     size_t pb_size = (size_t) nc_max * kc_max;
     float *pa = scratch(pa_size + pb_size + (carry_apart ? (size_t) m * nc_max : 0));
@@ -277,8 +291,8 @@ int gemm_blocked(operand a, operand b, float *c, int64_t ldc, int64_t m, int64_t
     float *pb = pa + pa_size;
     float *carry = carry_apart ? pb + pb_size : c;
     int64_t ldcarry = carry_apart ? nc_max : ldc;
-    for (int64_t j0 = 0; j0 < n; j0 += NC) {
-        int64_t nc = n - j0 < NC ? n - j0 : NC;
+    for (int64_t j0 = 0; j0 < n; j0 += nc_block) {
+        int64_t nc = n - j0 < nc_block ? n - j0 : nc_block;
         for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
             int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
             finish f = {p0 + kc == k, alpha, beta};
@@ -301,6 +315,26 @@ int gemm_blocked(operand a, operand b, float *c, int64_t ldc, int64_t m, int64_t
                 int64_t ldout = f.last ? ldc : ldcarry;
                 macro(ab, pb, mc, nc, kc, in, ldcarry, out, ldout, f);
             }
+        }
+    }
+    return 0;
+}
+
+int gemm_blocked(operand a, operand b, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k, float alpha,
+                 float beta) {
+    int64_t kc_max = block_depth(a.col_step == 1, k);
+    int64_t nc_max = n < block_columns(kc_max) ? (n + NR - 1) / NR * NR : block_columns(kc_max);
+    if (kc_max == k || beta == 0.0f || m * nc_max <= BLOCK_FLOATS) {
+        return blocked_rows(a, b, c, ldc, m, n, k, alpha, beta);
+    }
+    // The sums kept apart from C for so many rows would exceed BLOCK_FLOATS: a few row blocks at a time, each
+    // packing B again (a small cost next to its rows' products).
+    int64_t rows = BLOCK_FLOATS / nc_max / MC * MC;
+    rows = rows < MC ? MC : rows;
+    for (int64_t i0 = 0; i0 < m; i0 += rows) {
+        operand part = {a.x + i0 * a.row_step, a.row_step, a.col_step};
+        if (blocked_rows(part, b, c + i0 * ldc, ldc, m - i0 < rows ? m - i0 : rows, n, k, alpha, beta) != 0) {
+            return 1;
         }
     }
     return 0;

@@ -63,6 +63,10 @@ class NativeGemmTest {
             // more columns than one block of B (4080), k in 3 blocks, 7 rows: one tile and one row
             checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, false, true, 0.5f, 0f);
             checkAgainstTwin(rng, new long[0], new long[0], 7, 4100, 600, true, false, 1f, -0.75f);
+            // k in 2 blocks of 1050 read in place: B blocks of 992 columns (4 MB at most)
+            checkAgainstTwin(rng, new long[0], new long[0], 8, 1100, 2100, false, false, 1f, 0.5f);
+            // sums kept apart from c (beta not 0, k in 2 blocks) for more than 2^20 floats: 2 blocks of rows
+            checkAgainstTwin(rng, new long[0], new long[0], 2100, 520, 300, true, false, 1f, 1f);
             // a shared config's projection and its gradients' forms, k in 1 block and in 4
             checkAgainstTwin(rng, new long[0], new long[0], 1024, 136, 256, false, true, 1f, 0f);
             checkAgainstTwin(rng, new long[0], new long[0], 136, 256, 1024, true, false, 1f, 1f);
