@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.layers.moe;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static spindle.layers.moe.MoeFixtures.tensor;
 
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.profiler.OpProfiler;
+import org.nd4j.linalg.profiler.ProfilerConfig;
 import spindle.autograd.Tensor;
 
 /** Each balance loss on small examples computed by hand. */
@@ -26,6 +31,34 @@ class BalanceLossTest {
         // sequence 0: f = [2, 0] * 2 / 2, P = [0.55, 0.45] -> 1.1; sequence 1: f = [1, 1], P = [0.55, 0.45] -> 1.0
         Tensor loss = BalanceLoss.sequenceWise(tensor(P, 4, 2), CHOSEN, 2, 2, 1, 0.1);
         assertEquals(0.1 * (1.1 + 1.0) / 2, loss.item(), 1e-15);
+    }
+
+    @Test
+    void eachAuxLossIsOneOpWhoseGradientIsTheScaledRoutedFraction() {
+        Tensor p = tensor(P, 4, 2).requiresGrad(true);
+        INDArray seed = Nd4j.scalar(1.0);
+        long ops = nd4jOps(() -> BalanceLoss.batchWise(p, CHOSEN, 1, 0.1).backward(seed));
+        assertEquals(0, ops, "ND4J ops of the batch-wise loss, forward and backward (12 as a chain of ops)");
+        // d/dp[n, i] = alpha * f_i / N = 0.1 * [1.5, 0.5] / 4 on every row
+        assertArrayEquals(new double[] {0.0375, 0.0125, 0.0375, 0.0125, 0.0375, 0.0125, 0.0375, 0.0125},
+            p.grad().data().asDouble(), 1e-17);
+        Tensor q = tensor(P, 4, 2).requiresGrad(true);
+        BalanceLoss.sequenceWise(q, CHOSEN, 2, 2, 1, 0.1).backward();
+        // d/dp[b * T + t, i] = alpha / B * f[b, i] / T: f = [[2, 0], [1, 1]]
+        assertArrayEquals(new double[] {0.05, 0, 0.05, 0, 0.025, 0.025, 0.025, 0.025}, q.grad().data().asDouble(),
+            1e-17);
+    }
+
+    private static long nd4jOps(Runnable work) {
+        Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().notOptimalArguments(false).build());
+        Nd4j.getExecutioner().setProfilingMode(ProfilingMode.OPERATIONS);
+        long before = OpProfiler.getInstance().getInvocationsCount();
+        try {
+            work.run();
+            return OpProfiler.getInstance().getInvocationsCount() - before;
+        } finally {
+            Nd4j.getExecutioner().setProfilingMode(ProfilingMode.DISABLED);
+        }
     }
 
     @Test
