@@ -83,6 +83,24 @@ class GradArraysTest {
     }
 
     @Test
+    void summingIntoAnAdoptedGradientNeverWritesTheArraysItCameFrom() {
+        requireNative();
+        INDArray seed = random(8, 12, 10);
+        INDArray seedBefore = seed.dup();
+        Tensor x = Tensor.of(random(9, 12, 10)).requiresGrad(true);
+        Elementwise.add(x, x).backward(seed);   // both contributions are the caller's seed: copied, then summed
+        Tensor y = Tensor.of(random(10, 12, 10)).requiresGrad(true);
+        Tensor h = Shapes.transpose(y, 0, 1);
+        Elementwise.add(h, h).backward(seed.transpose());   // an intermediate's two borrowed views: a fresh sum
+        assertSameBits("the caller's seed", seedBefore, seed);
+        INDArray twice = seedBefore.add(seedBefore);
+        assertSameBits("x.grad", twice, x.grad());
+        assertSameBits("y.grad", twice, y.grad());
+        assertNotSame(seed.data(), x.grad().data());
+        assertNotSame(seed.data(), y.grad().data());
+    }
+
+    @Test
     void eachHelperIsBitwiseNd4jForDenseTransposedAndOffsetArrays() {
         requireNative();
         INDArray base = random(1, 6, 40, 40);
