@@ -3,8 +3,8 @@ package spindle.autograd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static spindle.autograd.ops.KernelPaths.assertSameBits;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -157,18 +157,6 @@ class GradArraysTest {
             return OpProfiler.getInstance().getInvocationsCount() - before;
         } finally {
             Nd4j.getExecutioner().setProfilingMode(ProfilingMode.DISABLED);
-        }
-    }
-
-    private static void assertSameBits(String what, INDArray expected, INDArray actual) {
-        assertEquals(expected.dataType(), actual.dataType(), what + ": dtype");
-        float[] e = expected.dup('c').data().asFloat();
-        float[] a = actual.dup('c').data().asFloat();
-        assertEquals(e.length, a.length, what + ": length");
-        for (int i = 0; i < e.length; i++) {
-            if (Float.floatToIntBits(e[i]) != Float.floatToIntBits(a[i])) {
-                fail(what + " differs at flat index " + i + ": ND4J " + e[i] + ", engine " + a[i]);
-            }
         }
     }
 }

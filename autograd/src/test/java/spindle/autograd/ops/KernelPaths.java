@@ -24,7 +24,7 @@ import spindle.autograd.kernels.SmallKernels;
  * Runs an op on its Java-kernel path and on its ND4J path (the same inputs, the same output gradient) and
  * compares the values and the input gradients, NaN-safely: a NaN on one side must be a NaN on the other.
  */
-final class KernelPaths {
+public final class KernelPaths {
     private KernelPaths() {}
 
     /** What one run gave: the output, the gradient of every floating input, and the ND4J ops of the forward. */
@@ -95,15 +95,18 @@ final class KernelPaths {
         }
     }
 
-    /** Float32 arrays equal bit for bit (NaNs counted alike), as a native kernel and its Java twin must be. */
-    static void assertSameBits(String what, INDArray java, INDArray nat) {
-        assertEquals(java.dataType(), nat.dataType(), what + ": dtype");
-        float[] e = java.dup('c').data().asFloat();
-        float[] a = nat.dup('c').data().asFloat();
+    /**
+     * Float32 arrays equal bit for bit (NaNs counted alike), as a native kernel and its Java twin must be, or a
+     * native sum and ND4J's when both add in one order.
+     */
+    public static void assertSameBits(String what, INDArray expected, INDArray actual) {
+        assertEquals(expected.dataType(), actual.dataType(), what + ": dtype");
+        float[] e = expected.dup('c').data().asFloat();
+        float[] a = actual.dup('c').data().asFloat();
         assertEquals(e.length, a.length, what + ": length");
         for (int i = 0; i < e.length; i++) {
             if (Float.floatToIntBits(e[i]) != Float.floatToIntBits(a[i])) {
-                fail(what + " differs at flat index " + i + ": Java " + e[i] + ", native " + a[i]);
+                fail(what + " differs at flat index " + i + ": expected " + e[i] + ", got " + a[i]);
             }
         }
     }
