@@ -38,10 +38,7 @@ final class GradArrays {
 
     /** A fresh c-order array holding a + b. */
     static INDArray sum(INDArray a, INDArray b) {
-        if (NativeStrided.fits(a, b)) {
-            return addInto(copy(a), b);
-        }
-        return a.add(b);
+        return NativeStrided.fits(a, b) ? NativeStrided.sum(a, b) : a.add(b);
     }
 
     /**

@@ -42,6 +42,13 @@ public final class NativeStrided {
         return out;
     }
 
+    /** A fresh dense a + b (the same float32 additions as ND4J's), for arrays {@link #fits} accepts. */
+    public static INDArray sum(INDArray a, INDArray b) {
+        INDArray out = denseCopy(a);
+        addInto(out, b, false);
+        return out;
+    }
+
     /**
      * Copies part into the window of out that starts {@code offset} elements into it and has part's shape and the
      * strides {@code windowStrides} (a concat's or a stack's slot), for arrays {@link #copyFits} accepts; without a

@@ -11,6 +11,7 @@ import spindle.autograd.Broadcasting;
 import spindle.autograd.Memory;
 import spindle.autograd.Tape;
 import spindle.autograd.Tensor;
+import spindle.autograd.kernels.NativeStrided;
 
 /**
  * Element-by-element math: arithmetic and pow with PyTorch broadcasting, scalar conveniences, and the
@@ -22,7 +23,7 @@ public final class Elementwise {
     /** a + b, broadcast. */
     public static Tensor add(Tensor a, Tensor b) {
         INDArray ea = binary(a, b, "add");
-        INDArray out = StridedCopy.sums(ea, b.value()) ? StridedCopy.sum(ea, b.value()) : ea.add(b.value());
+        INDArray out = NativeStrided.fits(ea, b.value()) ? NativeStrided.sum(ea, b.value()) : ea.add(b.value());
         if (ea != a.value()) {
             Memory.release(ea);   // a's broadcast copy
         }

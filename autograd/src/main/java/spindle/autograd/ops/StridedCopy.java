@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd.ops;
 
-import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
@@ -9,9 +8,8 @@ import spindle.autograd.kernels.NativeKernels;
 import spindle.autograd.kernels.NativeStrided;
 
 /**
- * Copies and sums of float32 arrays of any strides in one native pass (a transposed attention output, a permuted
- * gradient) where ND4J would run an op of its own, some 10-100 us each however small; the values are the same
- * (a copy, or the same float32 addition).
+ * Reshapes of float32 arrays ND4J cannot view (a transposed attention output, a permuted gradient) filled in one
+ * native pass where ND4J would run a copy op of its own, some 10-100 us however small; the values are the same.
  */
 final class StridedCopy {
     private StridedCopy() {}
@@ -30,20 +28,6 @@ final class StridedCopy {
         }
         INDArray out = Nd4j.createUninitialized(a.dataType(), to);
         NativeStrided.copyInto(out, 0, Nd4j.getStrides(a.shape(), 'c'), a);
-        return out;
-    }
-
-    /** True when {@link #sum} takes a and b: float32 of one shape, both readable natively. */
-    static boolean sums(INDArray a, INDArray b) {
-        return Arrays.equals(a.shape(), b.shape()) && a.rank() >= 1 && NativeStrided.readable(a)
-            && NativeStrided.readable(b);
-    }
-
-    /** A fresh c-order a + b, for arrays {@link #sums} takes. */
-    static INDArray sum(INDArray a, INDArray b) {
-        INDArray out = Nd4j.createUninitialized(a.dataType(), a.shape());
-        NativeStrided.copyInto(out, 0, out.stride(), a);
-        NativeStrided.addInto(out, b, false);
         return out;
     }
 }
