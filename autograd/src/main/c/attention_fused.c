@@ -4,8 +4,10 @@
 // need no copy). Per batch entry and key/value head g, the rep = H / Hkv query heads of the group are stacked as
 // rows r = head-in-group · Tq + query, so shared keys and values are read in place, not repeated and summed.
 //
-// Every product element is computed as gemm.c's: acc = 0, acc = fma(a, b, acc) over the contraction index in
-// increasing order, then alpha·acc rounded once to float; the softmax and the dP-to-dS step are attention_rows.h's.
+// No value at a key after a query's position is read for that query (a future key cannot reach the past, and the
+// masked half of every product is skipped). Every product element is as gemm.c's: acc = 0, acc = fma(a, b, acc)
+// over the terms it sums in increasing index order, then alpha·acc rounded once to float; the softmax and the
+// dP-to-dS step are attention_rows.h's.
 // The Java twin in the tests (FusedAttentionTwin) does the same operations, so both give the same bits.
 #include <jni.h>
 #include <stdint.h>
@@ -27,36 +29,120 @@ static int64_t padded(int64_t n) {
     return (n + W - 1) / W * W;
 }
 
-// c [m][npad] = alpha · op over p < k of a(i, p) · b[p][j], a(i, p) = a[i · ar + p · ac], b [k][npad].
+// Which terms of a product's contraction an output row sums, so that no query reads a key after its own position:
+// every p < k (ALL); the keys its query sees (SEEN: stacked query row r sums p < seen(r)); or the stacked query
+// rows that see its key (SEEING: key row i sums, head by head, the rows r with seen(r) > i). The terms left out
+// are the products with a masked probability, 0 in P and dS: skipping them halves the work when Tq = Tk.
+enum { ALL, SEEN, SEEING };
+
+// The keys stacked query row r sees: 0 .. its position Tk - Tq + r % Tq.
+static int64_t seen(const sizes *z, int64_t r) {
+    return z->tk - z->tq + r % z->tq + 1;
+}
+
+// [lo, hi) of the contraction terms output row i sums in segment seg (a query head's rows for SEEING).
+static void span(const sizes *z, int terms, int64_t k, int64_t i, int64_t seg, int64_t *lo, int64_t *hi) {
+    if (terms == ALL) {
+        *lo = 0;
+        *hi = k;
+    } else if (terms == SEEN) {
+        *lo = 0;
+        *hi = seen(z, i);
+    } else {
+        int64_t first = i - (z->tk - z->tq);   // the first query of a head that sees key i
+        *hi = (seg + 1) * z->tq;
+        *lo = seg * z->tq + (first > 0 ? first : 0);
+        *lo = *lo < *hi ? *lo : *hi;
+    }
+}
+
+// One row's terms p in [lo, hi) into its two accumulators: c += a[p · ac] · b[p][0..15].
+FMA_TARGET static void row_terms(__m256 *c, const float *a, int64_t ac, const float *b, int64_t npad, int64_t lo,
+                                 int64_t hi) {
+    __m256 c0 = c[0], c1 = c[1];
+    for (int64_t p = lo; p < hi; p++) {
+        __m256 x = _mm256_set1_ps(a[p * ac]);
+        c0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * npad), c0);
+        c1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * npad + 8), c1);
+    }
+    c[0] = c0;
+    c[1] = c1;
+}
+
+// Four rows' terms [lo[r], hi[r]) into acc (two vectors a row), each row's in increasing p: the terms all four
+// share run four rows at a time, the others row by row before and after them.
+FMA_TARGET static void block_terms(__m256 acc[8], const float *const a[4], int64_t ac, const float *b,
+                                   int64_t npad, const int64_t lo[4], const int64_t hi[4]) {
+    int64_t from = lo[0], to = hi[0];
+    for (int r = 1; r < 4; r++) {
+        from = lo[r] > from ? lo[r] : from;
+        to = hi[r] < to ? hi[r] : to;
+    }
+    if (from >= to) {
+        for (int r = 0; r < 4; r++) {
+            row_terms(acc + 2 * r, a[r], ac, b, npad, lo[r], hi[r]);
+        }
+        return;
+    }
+    for (int r = 0; r < 4; r++) {
+        row_terms(acc + 2 * r, a[r], ac, b, npad, lo[r], from);
+    }
+    __m256 c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
+    __m256 c20 = acc[4], c21 = acc[5], c30 = acc[6], c31 = acc[7];
+    for (int64_t p = from; p < to; p++) {
+        const float *bp = b + p * npad;
+        __m256 b0 = _mm256_loadu_ps(bp);
+        __m256 b1 = _mm256_loadu_ps(bp + 8);
+        __m256 x = _mm256_set1_ps(a[0][p * ac]);
+        c00 = _mm256_fmadd_ps(x, b0, c00);
+        c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_set1_ps(a[1][p * ac]);
+        c10 = _mm256_fmadd_ps(x, b0, c10);
+        c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_set1_ps(a[2][p * ac]);
+        c20 = _mm256_fmadd_ps(x, b0, c20);
+        c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_set1_ps(a[3][p * ac]);
+        c30 = _mm256_fmadd_ps(x, b0, c30);
+        c31 = _mm256_fmadd_ps(x, b1, c31);
+    }
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
+    acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
+    for (int r = 0; r < 4; r++) {
+        row_terms(acc + 2 * r, a[r], ac, b, npad, to, hi[r]);
+    }
+}
+
+// c [m][npad] = alpha · the sum over the terms p of row i (see the enum) of a(i, p) · b[p][j], with
+// a(i, p) = a[i · ar + p · ac] and b [k][npad]. With cols_seen (the products over the keys, whose columns are
+// keys) only the 16-column tiles holding a key the row block sees are written: the rest is never read.
 FMA_TARGET static void product(const float *a, int64_t ar, int64_t ac, const float *b, int64_t npad, int64_t m,
-                               int64_t k, float alpha, float *c) {
+                               int64_t k, float alpha, float *c, const sizes *z, int terms, int cols_seen) {
     __m256 al = _mm256_set1_ps(alpha);
+    int64_t segments = terms == SEEING ? z->rep : 1;
     for (int64_t j = 0; j < npad; j += W) {
         for (int64_t i = 0; i < m; i += 4) {
-            const float *a0 = a + i * ar;   // rows past m repeat row i and are not stored
-            const float *a1 = a + (i + 1 < m ? i + 1 : i) * ar;
-            const float *a2 = a + (i + 2 < m ? i + 2 : i) * ar;
-            const float *a3 = a + (i + 3 < m ? i + 3 : i) * ar;
-            __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
-            __m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            for (int64_t p = 0; p < k; p++) {
-                const float *bp = b + p * npad + j;
-                __m256 b0 = _mm256_loadu_ps(bp);
-                __m256 b1 = _mm256_loadu_ps(bp + 8);
-                __m256 x = _mm256_set1_ps(a0[p * ac]);
-                c00 = _mm256_fmadd_ps(x, b0, c00);
-                c01 = _mm256_fmadd_ps(x, b1, c01);
-                x = _mm256_set1_ps(a1[p * ac]);
-                c10 = _mm256_fmadd_ps(x, b0, c10);
-                c11 = _mm256_fmadd_ps(x, b1, c11);
-                x = _mm256_set1_ps(a2[p * ac]);
-                c20 = _mm256_fmadd_ps(x, b0, c20);
-                c21 = _mm256_fmadd_ps(x, b1, c21);
-                x = _mm256_set1_ps(a3[p * ac]);
-                c30 = _mm256_fmadd_ps(x, b0, c30);
-                c31 = _mm256_fmadd_ps(x, b1, c31);
+            int64_t row[4];
+            const float *arow[4];
+            for (int r = 0; r < 4; r++) {
+                row[r] = i + r < m ? i + r : i;   // rows past m repeat row i and are not stored
+                arow[r] = a + row[r] * ar;
             }
-            __m256 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+            if (cols_seen && j >= seen(z, row[0]) && j >= seen(z, row[1]) && j >= seen(z, row[2])
+                && j >= seen(z, row[3])) {
+                continue;
+            }
+            __m256 acc[8];
+            for (int r = 0; r < 8; r++) {
+                acc[r] = _mm256_setzero_ps();
+            }
+            for (int64_t seg = 0; seg < segments; seg++) {
+                int64_t lo[4], hi[4];
+                for (int r = 0; r < 4; r++) {
+                    span(z, terms, k, row[r], seg, lo + r, hi + r);
+                }
+                block_terms(acc, arow, ac, b + j, npad, lo, hi);
+            }
             for (int64_t r = 0; r < 4 && i + r < m; r++) {
                 _mm256_storeu_ps(c + (i + r) * npad + j, _mm256_mul_ps(al, acc[2 * r]));
                 _mm256_storeu_ps(c + (i + r) * npad + j + 8, _mm256_mul_ps(al, acc[2 * r + 1]));
@@ -139,13 +225,15 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_forward(
             pack(kt, tkp, kg, z.d, ks[3], z.tk, ks[2]);          // kᵀ [D][Tk]
             pack(vv, dvp, vg, z.tk, vs[2], z.dv, vs[3]);         // v [Tk][Dv]
             pack_rows(qq, z.d, q, qs, &z, b, g, z.d);            // q [rows][D]
-            product(qq, z.d, 1, kt, tkp, z.rows, z.d, scale, s);
+            product(qq, z.d, 1, kt, tkp, z.rows, z.d, scale, s, &z, ALL, 1);
             float *pg = p + (b * z.h + g * z.rep) * z.tq * z.tk;
             for (int64_t r = 0; r < z.rows; r++) {
-                softmax_row(s + r * tkp, (int) z.tk, (int) (z.tk - z.tq + r % z.tq + 1), e);
-                memcpy(pg + r * z.tk, s + r * tkp, sizeof(float) * (size_t) z.tk);
+                int64_t keys = seen(&z, r);
+                softmax_row(s + r * tkp, (int) keys, (int) keys, e);
+                memcpy(pg + r * z.tk, s + r * tkp, sizeof(float) * (size_t) keys);
+                memset(pg + r * z.tk + keys, 0, sizeof(float) * (size_t) (z.tk - keys));
             }
-            product(s, tkp, 1, vv, dvp, z.rows, z.tk, 1.0f, o);
+            product(s, tkp, 1, vv, dvp, z.rows, z.tk, 1.0f, o, &z, SEEN, 0);
             unpack_rows(out, os, o, dvp, &z, b, g, z.dv);
         }
     }
@@ -189,16 +277,17 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
             pack(kk, dp, kg, z.tk, ks[2], z.d, ks[3]);           // k [Tk][D]
             pack(vt, tkp, vg, z.dv, vs[3], z.tk, vs[2]);         // vᵀ [Dv][Tk]
             pack_rows(dO, dvp, d_out, dos, &z, b, g, z.dv);      // dO [rows][Dv]
-            product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs);
+            product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs, &z, SEEING, 0);
             unpack_head(dv, dvs_at, dvs, dvp, b, g, z.tk, z.dv);
-            product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds);
+            product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds, &z, ALL, 1);
             for (int64_t r = 0; r < z.rows; r++) {
                 const float *orow = o + b * os[0] + (g * z.rep + r / z.tq) * os[1] + (r % z.tq) * os[2];
-                score_grad_row(ds + r * tkp, pg + r * z.tk, (int) z.tk, dO + r * dvp, 1, orow, os[3], (int) z.dv);
+                score_grad_row(ds + r * tkp, pg + r * z.tk, (int) seen(&z, r), dO + r * dvp, 1, orow, os[3],
+                               (int) z.dv);
             }
-            product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs);
+            product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs, &z, SEEN, 0);
             unpack_rows(dq, dqs_at, dqs, dp, &z, b, g, z.d);
-            product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks);
+            product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks, &z, SEEING, 0);
             unpack_head(dk, dks_at, dks, dp, b, g, z.tk, z.d);
         }
     }

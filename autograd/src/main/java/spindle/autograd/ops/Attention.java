@@ -27,10 +27,14 @@ public final class Attention {
     /** Queries per block below which splitting the queries into blocks saves less than its extra ops cost. */
     static final long MIN_BLOCK_QUERIES = 64;
 
-    /** {@link #causal(Tensor, Tensor, Tensor, double, Tensor, int)} with up to 4 query blocks of at least 64 queries. */
+    /**
+     * {@link #causal(Tensor, Tensor, Tensor, double, Tensor, int)} on the fused path when it takes the inputs (it
+     * skips the masked keys by itself), else with up to 4 query blocks of at least 64 queries.
+     */
     public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask) {
         long tq = q.shape().length == 4 ? q.size(2) : 1;
-        return causal(q, k, v, scale, keepMask, (int) Math.max(1, Math.min(4, tq / MIN_BLOCK_QUERIES)));
+        boolean fused = keepMask == null && q.shape().length == 4 && FusedCausalAttention.fits(q, k, v);
+        return causal(q, k, v, scale, keepMask, fused ? 1 : (int) Math.max(1, Math.min(4, tq / MIN_BLOCK_QUERIES)));
     }
 
     /**
@@ -53,7 +57,8 @@ public final class Attention {
      * [rows, keys] arrays are passed over as few times as possible.
      *
      * <p>Float32 in one block without a mask, with the native kernels on, takes {@link FusedCausalAttention}: the
-     * same steps in one native call forward and one backward, with no ND4J op between them.
+     * same steps in one native call forward and one backward, with no ND4J op between them, each query reading
+     * only the keys it sees.
      */
     public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask, int queryBlocks) {
         long[] qs = q.shape();

@@ -51,22 +51,32 @@ final class FusedCausalAttention {
         }
     }
 
-    /** The forward's two products per group for the bench's GEMM count: scores, then probabilities times v. */
+    /**
+     * The forward's two products per group for the bench's GEMM count: scores, then probabilities times v, over
+     * the keys a query sees on average (the kernel skips the others).
+     */
     private static void meter(long begin, INDArray q, INDArray k, INDArray v) {
         long groups = k.size(0) * k.size(1);
         long rows = q.size(1) / k.size(1) * q.size(2);
-        GemmMeter.end(begin, DataType.FLOAT, groups, rows, k.size(2), q.size(3), false, true);
-        GemmMeter.end(GemmMeter.begin(), DataType.FLOAT, groups, rows, v.size(3), k.size(2), false, false);
+        long keys = seenKeys(q, k);
+        GemmMeter.end(begin, DataType.FLOAT, groups, rows, keys, q.size(3), false, true);
+        GemmMeter.end(GemmMeter.begin(), DataType.FLOAT, groups, rows, v.size(3), keys, false, false);
     }
 
     /** The backward's four products per group: dv = Pᵀ dO, dP = dO vᵀ, dq = dS k, dk = dSᵀ q. */
     private static void meterBackward(long begin, INDArray q, INDArray k, INDArray v) {
         long groups = k.size(0) * k.size(1);
         long rows = q.size(1) / k.size(1) * q.size(2);
-        long keys = k.size(2);
+        long keys = seenKeys(q, k);
         GemmMeter.end(begin, DataType.FLOAT, groups, keys, v.size(3), rows, true, false);
         GemmMeter.end(GemmMeter.begin(), DataType.FLOAT, groups, rows, keys, v.size(3), false, true);
         GemmMeter.end(GemmMeter.begin(), DataType.FLOAT, groups, rows, q.size(3), keys, false, false);
         GemmMeter.end(GemmMeter.begin(), DataType.FLOAT, groups, keys, q.size(3), rows, true, false);
+    }
+
+    /** The keys a query sees, averaged over the queries: query i sees Tk - Tq + i + 1 of them. */
+    private static long seenKeys(INDArray q, INDArray k) {
+        long tq = q.size(2);
+        return Math.max(1, Math.round(k.size(2) - tq + (tq + 1) / 2.0));
     }
 }

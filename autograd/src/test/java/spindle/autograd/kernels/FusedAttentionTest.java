@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * attention_fused.c's forward and backward against their Java twin ({@link FusedAttentionTwin}), bit for bit, on
@@ -28,6 +29,8 @@ class FusedAttentionTest {
         {1, 2, 1, 1, 1, 1, 1},
         {3, 3, 3, 13, 13, 17, 33},
         {2, 4, 2, 96, 96, 40, 24},    // P [2, 4, 96, 96]: 73,728 elements
+        {2, 4, 2, 70, 70, 12, 20},    // a group's row blocks of four straddle its heads
+        {1, 3, 1, 37, 50, 9, 17},     // a prefill after 13 cached keys
     };
 
     @Test
@@ -53,6 +56,30 @@ class FusedAttentionTest {
                 assertSameBits(what + " dq", bwd[0], grads[0]);
                 assertSameBits(what + " dk", bwd[1], grads[1]);
                 assertSameBits(what + " dv", bwd[2], grads[2]);
+            }
+        }
+    }
+
+    @Test
+    void noQueryReadsAKeyAfterItsPosition() {
+        NativeAttentionTest.requireNative();
+        SplittableRandom rng = new SplittableRandom(24);
+        long tq = 9;
+        INDArray q = heads(rng, 2, tq, 4, 8, false);
+        INDArray k = heads(rng, 2, tq, 2, 8, false);
+        INDArray v = heads(rng, 2, tq, 2, 8, false);
+        INDArray dO = heads(rng, 2, tq, 4, 8, false);
+        for (INDArray a : new INDArray[] {k, v}) {   // the last key and value hold NaN and infinity
+            a.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(tq - 1), NDArrayIndex.all()).assign(Float.NaN);
+            a.putScalar(new long[] {0, 0, tq - 1, 0}, Float.POSITIVE_INFINITY);
+        }
+        INDArray[] out = FusedAttention.forward(q, k, v, 0.3);
+        INDArray[] grads = FusedAttention.backward(q, k, v, out[0], dO, out[1], 0.3);
+        for (INDArray a : new INDArray[] {out[0], out[1], grads[0]}) {   // the queries before the last position
+            INDArray earlier = a.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, tq - 1),
+                NDArrayIndex.all());
+            for (float x : flat(earlier)) {
+                assertTrue(Float.isFinite(x), "the output, P and dq of the earlier queries are finite: " + earlier);
             }
         }
     }

@@ -3,9 +3,11 @@ package spindle.autograd.kernels;
 
 /**
  * The Java twin of attention_fused.c, for the tests: each element computed as FusedAttention states, element by
- * element on c-order copies. Products are fma chains over the contraction index from 0.0f, times alpha in float;
- * the softmax is {@link AttentionKernels#causalSoftmax}, dS the formula of {@link AttentionKernels#scoreGradInPlace}.
- * Sizes are B, H, Hkv, Tq, Tk, D, Dv; query head h reads key/value head h / (H / Hkv).
+ * element on c-order copies. Query i sees keys 0 .. Tk - Tq + i, and no value at a later key is read for it.
+ * Products are fma chains from 0.0f over the terms with a seen key, in increasing index order, times alpha in
+ * float; the softmax is {@link AttentionKernels#causalSoftmax} over the seen keys, dS the formula of
+ * {@link AttentionKernels#scoreGradInPlace}. Sizes are B, H, Hkv, Tq, Tk, D, Dv; query head h reads key/value head
+ * h / (H / Hkv).
  */
 final class FusedAttentionTwin {
     private final int b, h, hkv, tq, tk, d, dv, rep;
@@ -31,20 +33,22 @@ final class FusedAttentionTwin {
                 int kv = bi * hkv + hi / rep;
                 for (int i = 0; i < tq; i++) {
                     int qr = (bi * h + hi) * tq + i;
-                    for (int j = 0; j < tk; j++) {
+                    int seen = seen(i);
+                    java.util.Arrays.fill(row, 0);
+                    for (int j = 0; j < seen; j++) {
                         float acc = 0f;
                         for (int x = 0; x < d; x++) {
                             acc = Math.fma(q[qr * d + x], k[(kv * tk + j) * d + x], acc);
                         }
                         row[j] = scale * acc;
                     }
-                    AttentionKernels.causalSoftmax(row, 1, tk, tq - i);   // sees keys 0 .. tk - tq + i
+                    AttentionKernels.causalSoftmax(row, 1, seen, 1);   // over the seen keys, zeros after them
                     for (int j = 0; j < tk; j++) {
                         p[qr * tk + j] = (float) row[j];
                     }
                     for (int e = 0; e < dv; e++) {
                         float acc = 0f;
-                        for (int j = 0; j < tk; j++) {
+                        for (int j = 0; j < seen; j++) {
                             acc = Math.fma(p[qr * tk + j], v[(kv * tk + j) * dv + e], acc);
                         }
                         out[qr * dv + e] = 1f * acc;
@@ -70,6 +74,9 @@ final class FusedAttentionTwin {
                     for (int e = 0; e < dv; e++) {
                         float acc = 0f;
                         for (int r = 0; r < rows; r++) {
+                            if (seen(r % tq) <= j) {
+                                continue;
+                            }
                             acc = Math.fma(p[(first + r) * tk + j], dO[(first + r) * dv + e], acc);
                         }
                         dvOut[(kv * tk + j) * dv + e] = 1f * acc;
@@ -80,7 +87,7 @@ final class FusedAttentionTwin {
                     for (int e = 0; e < dv; e++) {
                         dot += (double) dO[(first + r) * dv + e] * (double) o[(first + r) * dv + e];
                     }
-                    for (int j = 0; j < tk; j++) {
+                    for (int j = 0; j < seen(r % tq); j++) {
                         float acc = 0f;
                         for (int e = 0; e < dv; e++) {
                             acc = Math.fma(dO[(first + r) * dv + e], v[(kv * tk + j) * dv + e], acc);
@@ -92,7 +99,7 @@ final class FusedAttentionTwin {
                 for (int r = 0; r < rows; r++) {
                     for (int x = 0; x < d; x++) {
                         float acc = 0f;
-                        for (int j = 0; j < tk; j++) {
+                        for (int j = 0; j < seen(r % tq); j++) {
                             acc = Math.fma(ds[r * tk + j], k[(kv * tk + j) * d + x], acc);
                         }
                         dq[(first + r) * d + x] = scale * acc;
@@ -102,6 +109,9 @@ final class FusedAttentionTwin {
                     for (int x = 0; x < d; x++) {
                         float acc = 0f;
                         for (int r = 0; r < rows; r++) {
+                            if (seen(r % tq) <= j) {
+                                continue;
+                            }
                             acc = Math.fma(ds[r * tk + j], q[(first + r) * d + x], acc);
                         }
                         dk[(kv * tk + j) * d + x] = scale * acc;
@@ -110,5 +120,10 @@ final class FusedAttentionTwin {
             }
         }
         return new float[][] {dq, dk, dvOut};
+    }
+
+    /** The keys query i sees: 0 .. its position Tk - Tq + i. */
+    private int seen(int i) {
+        return tk - tq + i + 1;
     }
 }
