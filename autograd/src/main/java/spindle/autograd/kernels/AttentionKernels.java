@@ -58,13 +58,13 @@ public final class AttentionKernels {
             for (int j = 0; j < seen; j++) {
                 max = Math.max(max, s[o + j]);
             }
-            double sum = 0;
+            double[] lanes = new double[4];   // summed as attention_rows.h's: key j into lane j % 4
             for (int j = 0; j < seen; j++) {
                 double e = KernelMath.exp(s[o + j] - max);   // as attention.c's
                 s[o + j] = e;
-                sum += e;
+                lanes[j & 3] += e;
             }
-            double scale = 1 / sum;
+            double scale = 1 / ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
             for (int j = 0; j < seen; j++) {
                 s[o + j] *= scale;
             }
