@@ -46,6 +46,7 @@ public final class AttentionKernels {
      * score at a masked key makes the whole row NaN.
      */
     static void causalSoftmax(double[] s, int rows, int keys, int queries) {
+        double[] lanes = new double[4];
         for (int r = 0; r < rows; r++) {
             int o = r * keys;
             int seen = keys - queries + r % queries + 1;
@@ -58,7 +59,7 @@ public final class AttentionKernels {
             for (int j = 0; j < seen; j++) {
                 max = Math.max(max, s[o + j]);
             }
-            double[] lanes = new double[4];   // summed as attention_rows.h's: key j into lane j % 4
+            java.util.Arrays.fill(lanes, 0);   // summed as attention_rows.h's: key j into lane j % 4
             for (int j = 0; j < seen; j++) {
                 double e = KernelMath.exp(s[o + j] - max);   // as attention.c's
                 s[o + j] = e;

@@ -33,7 +33,7 @@ public final class Attention {
      */
     public static Tensor causal(Tensor q, Tensor k, Tensor v, double scale, Tensor keepMask) {
         long tq = q.shape().length == 4 ? q.size(2) : 1;
-        boolean fused = keepMask == null && q.shape().length == 4 && FusedCausalAttention.fits(q, k, v);
+        boolean fused = keepMask == null && FusedCausalAttention.fits(q, k, v);   // fits only rank-4 q, k, v
         return causal(q, k, v, scale, keepMask, fused ? 1 : (int) Math.max(1, Math.min(4, tq / MIN_BLOCK_QUERIES)));
     }
 
