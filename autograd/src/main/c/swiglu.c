@@ -1,28 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// SwiGLU's gate silu(gate) * up over n float32 values (spindle.autograd.kernels.NativeGating), in float64 with the
-// operations and their order of the Java kernels in GatingKernels and their exp (kernel_math.h), so both round the
-// same float64 values to float32. Four values at a time (AVX2; each lane the scalar operations), a scalar tail.
-// The backward recomputes the sigmoid instead of keeping it.
+// SwiGLU's gate silu(gate) * up over n float32 values (spindle.autograd.kernels.NativeGating), in float32 with the
+// operations and their order of the Java kernels in GatingKernels and their exp (kernel_mathf.h), so both give the
+// same bits. Eight values at a time (AVX2; each lane the scalar operations), a scalar tail. The backward recomputes
+// the sigmoid instead of keeping it.
 #include <jni.h>
 #include <stdint.h>
-#include "kernel_math.h"
+#include "kernel_mathf.h"
 
-static inline double sigmoid(double a) {
-    return 1 / (1 + km_exp(-a));
+static inline float sigmoid(float a) {
+    return 1.0f / (1.0f + kmf_exp(-a));
 }
 
-static inline __m256d sigmoid4(__m256d a) {
-    __m256d one = _mm256_set1_pd(1.0);
-    __m256d minus_a = _mm256_xor_pd(a, _mm256_set1_pd(-0.0));   // negation, exact as in the scalar -a
-    return _mm256_div_pd(one, _mm256_add_pd(one, km_exp4(minus_a)));
-}
-
-static inline __m256d load4(const float *v) {
-    return _mm256_cvtps_pd(_mm_loadu_ps(v));
-}
-
-static inline void store4(float *v, __m256d x) {
-    _mm_storeu_ps(v, _mm256_cvtpd_ps(x));
+static inline __m256 sigmoid8(__m256 a) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 minus_a = _mm256_xor_ps(a, _mm256_set1_ps(-0.0f));   // negation, exact as in the scalar -a
+    return _mm256_div_ps(one, _mm256_add_ps(one, kmf_exp8(minus_a)));
 }
 
 JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_forward(
@@ -33,13 +25,13 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_forward(
     const float *up = (const float *) (intptr_t) up_address;
     float *y = (float *) (intptr_t) y_address;
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d a = load4(gate + i);
-        store4(y + i, _mm256_mul_pd(_mm256_mul_pd(a, sigmoid4(a)), load4(up + i)));   // (a s) up
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(gate + i);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(a, sigmoid8(a)), _mm256_loadu_ps(up + i)));   // (a s) up
     }
     for (; i < n; i++) {
-        double a = gate[i];
-        y[i] = (float) (a * sigmoid(a) * (double) up[i]);
+        float a = gate[i];
+        y[i] = a * sigmoid(a) * up[i];
     }
 }
 
@@ -54,28 +46,29 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeGating_backward(
     const float *g = (const float *) (intptr_t) g_address;
     float *dgate = (float *) (intptr_t) dgate_address;
     float *dup = (float *) (intptr_t) dup_address;
-    __m256d one = _mm256_set1_pd(1.0);
+    __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d a = load4(gate + i);
-        __m256d s = sigmoid4(a);
-        __m256d gi = load4(g + i);
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(gate + i);
+        __m256 s = sigmoid8(a);
+        __m256 gi = _mm256_loadu_ps(g + i);
         if (dup != NULL) {
-            store4(dup + i, _mm256_mul_pd(_mm256_mul_pd(gi, a), s));
+            _mm256_storeu_ps(dup + i, _mm256_mul_ps(_mm256_mul_ps(gi, a), s));
         }
         if (dgate != NULL) {
-            __m256d slope = _mm256_add_pd(one, _mm256_mul_pd(a, _mm256_sub_pd(one, s)));
-            store4(dgate + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(gi, load4(up + i)), s), slope));
+            __m256 slope = _mm256_add_ps(one, _mm256_mul_ps(a, _mm256_sub_ps(one, s)));
+            _mm256_storeu_ps(dgate + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(gi, _mm256_loadu_ps(up + i)), s),
+                                                      slope));
         }
     }
     for (; i < n; i++) {
-        double a = gate[i];
-        double s = sigmoid(a);
+        float a = gate[i];
+        float s = sigmoid(a);
         if (dup != NULL) {
-            dup[i] = (float) ((double) g[i] * a * s);
+            dup[i] = g[i] * a * s;
         }
         if (dgate != NULL) {
-            dgate[i] = (float) ((double) g[i] * (double) up[i] * s * (1 + a * (1 - s)));
+            dgate[i] = g[i] * up[i] * s * (1.0f + a * (1.0f - s));
         }
     }
 }

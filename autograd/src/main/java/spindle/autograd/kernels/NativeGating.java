@@ -4,9 +4,9 @@ package spindle.autograd.kernels;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * SwiGLU's gate silu(gate) * up over float32 arrays of any size in native code (swiglu.c): the same float64
- * arithmetic in the same order as {@link GatingKernels}, with the same exp ({@link KernelMath}), so the results are
- * bitwise the Java kernels'. The backward recomputes the sigmoid rather than keeping n float64 values.
+ * SwiGLU's gate silu(gate) * up over float32 arrays of any size in native code (swiglu.c): the same float32
+ * arithmetic in the same order as {@link GatingKernels}' float32 kernels, with the same exp ({@link FloatMath}), so
+ * the results are bitwise the Java kernels'. The backward recomputes the sigmoid rather than keeping n more values.
  */
 public final class NativeGating {
     private NativeGating() {}

@@ -49,7 +49,7 @@ public final class Gating {
         }, gate, up);
     }
 
-    /** swiglu in native code for float32 of any size, bitwise the Java kernels' values; nothing is saved. */
+    /** swiglu in native code for float32 of any size (in float32), bitwise the Java kernels' values; nothing is saved. */
     private static Tensor nativeSwiglu(Tensor gate, Tensor up) {
         INDArray y = Nd4j.createUninitialized(DataType.FLOAT, gate.shape());
         NativeGating.forward(gate.value(), up.value(), y);
@@ -70,17 +70,30 @@ public final class Gating {
         }, gate, up);
     }
 
-    /** swiglu through its Java kernels: one pass forward, one backward for both gradients; s kept in Java. */
+    /**
+     * swiglu through its Java kernels: one pass forward, one backward for both gradients; s kept in Java. Float32 is
+     * computed in float32 (as the native kernel), float64 in float64.
+     */
     private static Tensor smallSwiglu(Tensor gate, Tensor up) {
         int n = (int) gate.value().length();
         double[] y = Dense.scratch(2, n);
         double[] s = new double[n];
-        GatingKernels.swigluForward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y, s);
+        boolean float32 = gate.dtype() == DataType.FLOAT;   // computed in float32 then, as the native kernel
+        if (float32) {
+            GatingKernels.swigluForwardFloat32(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y, s);
+        } else {
+            GatingKernels.swigluForward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), n, y, s);
+        }
         return Tape.record("swiglu", Dense.array(y, gate.dtype(), gate.shape()), g -> {
             double[] dgate = g.needs(0) ? Dense.scratch(3, n) : null;
             double[] dup = g.needs(1) ? Dense.scratch(4, n) : null;
-            GatingKernels.swigluBackward(Dense.read(gate.value(), 0), Dense.read(up.value(), 1), s, Dense.read(g.out(), 2),
-                n, dgate, dup);
+            double[] gv = Dense.read(gate.value(), 0);
+            double[] uv = Dense.read(up.value(), 1);
+            if (float32) {
+                GatingKernels.swigluBackwardFloat32(gv, uv, s, Dense.read(g.out(), 2), n, dgate, dup);
+            } else {
+                GatingKernels.swigluBackward(gv, uv, s, Dense.read(g.out(), 2), n, dgate, dup);
+            }
             if (dgate != null) {
                 g.add(0, Dense.arrayLike(dgate, gate.value()));
             }
