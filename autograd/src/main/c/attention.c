@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Causal attention's elementwise steps on float32 scores (spindle.autograd.kernels.NativeAttention): the masked
-// softmax over the keys and the step from dP to dS. Each value is widened to double and rounded to float once,
-// in the order of the Java twins in AttentionKernels, so both give the same bits.
+// softmax over the keys and the step from dP to dS (attention_rows.h), in the order of the Java twins in
+// AttentionKernels, so both give the same bits.
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_NativeAttention_causalSoftm
     (void) env;
     (void) cls;
     float *s = (float *) (intptr_t) s_address;
-    double *e = malloc(sizeof(double) * (size_t) keys);
+    float *e = malloc(sizeof(float) * (size_t) keys);
     if (e == NULL) {
         return 1;
     }

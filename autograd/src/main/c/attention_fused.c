@@ -210,12 +210,12 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_forward(
     sizes z = sizes_of(geo);
     int64_t tkp = padded(z.tk), dvp = padded(z.dv);
     size_t floats = (size_t) (z.d * tkp + z.tk * dvp + z.rows * z.d + z.rows * tkp + z.rows * dvp);
-    float *kt = malloc(sizeof(float) * floats + sizeof(double) * (size_t) z.tk);
+    float *kt = malloc(sizeof(float) * (floats + (size_t) z.tk));
     if (kt == NULL) {
         return 1;
     }
     float *vv = kt + z.d * tkp, *qq = vv + z.tk * dvp, *s = qq + z.rows * z.d, *o = s + z.rows * tkp;
-    double *e = (double *) (o + z.rows * dvp);
+    float *e = o + z.rows * dvp;
     const float *q = (const float *) (intptr_t) q_address, *k = (const float *) (intptr_t) k_address;
     const float *v = (const float *) (intptr_t) v_address;
     float *out = (float *) (intptr_t) out_address, *p = (float *) (intptr_t) p_address;

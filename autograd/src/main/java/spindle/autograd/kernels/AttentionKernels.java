@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package spindle.autograd.kernels;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -37,13 +38,18 @@ public final class AttentionKernels {
         int keys = (int) s.size(s.rank() - 1);
         int rows = (int) (s.length() / keys);
         double[] v = Dense.read(s, 0);
-        causalSoftmax(v, rows, keys, (int) queries);
+        if (s.dataType() == DataType.FLOAT) {
+            causalSoftmaxFloat32(v, rows, keys, (int) queries);
+        } else {
+            causalSoftmax(v, rows, keys, (int) queries);
+        }
         Dense.write(v, s);
     }
 
     /**
-     * Softmax of each row over the keys it sees, 0 at the others. As adding a -inf mask would, a NaN or +inf
-     * score at a masked key makes the whole row NaN.
+     * Softmax of each row over the keys it sees, 0 at the others, in float64 (float32 scores take
+     * {@link #causalSoftmaxFloat32}). As adding a -inf mask would, a NaN or +inf score at a masked key makes the whole
+     * row NaN.
      */
     static void causalSoftmax(double[] s, int rows, int keys, int queries) {
         double[] lanes = new double[4];
@@ -68,6 +74,42 @@ public final class AttentionKernels {
             double scale = 1 / ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
             for (int j = 0; j < seen; j++) {
                 s[o + j] *= scale;
+            }
+            if (poisoned) {
+                java.util.Arrays.fill(s, o, o + keys, Double.NaN);
+            }
+        }
+    }
+
+    /**
+     * {@link #causalSoftmax} of float32 scores (held exactly in doubles) as attention_rows.h computes it: the
+     * exponentials in float32 ({@link FloatMath}), summed in float64 in eight lanes (key j into lane j % 8, the lanes
+     * as ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7))), each times 1 / sum in float64 and rounded to float32.
+     */
+    public static void causalSoftmaxFloat32(double[] s, int rows, int keys, int queries) {
+        double[] lanes = new double[8];
+        for (int r = 0; r < rows; r++) {
+            int o = r * keys;
+            int seen = keys - queries + r % queries + 1;
+            boolean poisoned = false;
+            for (int j = seen; j < keys; j++) {
+                poisoned |= !(s[o + j] < Double.POSITIVE_INFINITY);
+                s[o + j] = 0;
+            }
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < seen; j++) {
+                max = Math.max(max, (float) s[o + j]);
+            }
+            java.util.Arrays.fill(lanes, 0);
+            for (int j = 0; j < seen; j++) {
+                float e = FloatMath.exp((float) s[o + j] - max);
+                s[o + j] = e;
+                lanes[j & 7] += e;
+            }
+            double scale = 1 / (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+                + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])));
+            for (int j = 0; j < seen; j++) {
+                s[o + j] = (float) (s[o + j] * scale);
             }
             if (poisoned) {
                 java.util.Arrays.fill(s, o, o + keys, Double.NaN);

@@ -5,7 +5,7 @@ package spindle.autograd.kernels;
  * The Java twin of attention_fused.c, for the tests: each element computed as FusedAttention states, element by
  * element on c-order copies. Query i sees keys 0 .. Tk - Tq + i, and no value at a later key is read for it.
  * Products are fma chains from 0.0f over the terms with a seen key, in increasing index order, times alpha in
- * float; the softmax is {@link AttentionKernels#causalSoftmax} over the seen keys, dS the formula of
+ * float; the softmax is {@link AttentionKernels#causalSoftmaxFloat32} over the seen keys, dS the formula of
  * {@link AttentionKernels#scoreGradInPlace}. Sizes are B, H, Hkv, Tq, Tk, D, Dv; query head h reads key/value head
  * h / (H / Hkv).
  */
@@ -42,7 +42,7 @@ final class FusedAttentionTwin {
                         }
                         row[j] = scale * acc;
                     }
-                    AttentionKernels.causalSoftmax(row, 1, seen, 1);   // over the seen keys, zeros after them
+                    AttentionKernels.causalSoftmaxFloat32(row, 1, seen, 1);   // over the seen keys, zeros after them
                     for (int j = 0; j < tk; j++) {
                         p[qr * tk + j] = (float) row[j];
                     }
