@@ -157,18 +157,13 @@ typedef struct {
 #define SUMS_OUT *s00 = c00; *s01 = c01; *s10 = c10; *s11 = c11; *s20 = c20; *s21 = c21; *s30 = c30; \
     *s31 = c31; *s40 = c40; *s41 = c41; *s50 = c50; *s51 = c51;
 
-// The sums over kc k of a packed A panel ([p][MR]) times a B panel.
+// The sums over kc k of a packed A panel ([p][MR]) times a B panel. One k a pass: unrolled by four, gcc kept one of
+// the 15 live vectors on the stack (a store and a load per k); as here, the transposed-A products of a tiny-llama
+// step ran 3-5% faster (hot, alone: 80 -> 86 GFLOP/s).
 FMA_TARGET static inline __attribute__((always_inline)) void packed_sums(int64_t kc, const float *ap,
                                                                           const float *bp, SUM_PARAMS) {
     SUMS_IN
-    int64_t p = 0;
-    for (; p + 4 <= kc; p += 4) {                  // 4 k a pass: fewer loop instructions between the FMAs
-        __builtin_prefetch(ap + 16 * MR);
-        STEP(0) STEP(1) STEP(2) STEP(3)
-        ap += 4 * MR;
-        bp += 4 * NR;
-    }
-    for (; p < kc; p++, ap += MR, bp += NR) {
+    for (int64_t p = 0; p < kc; p++, ap += MR, bp += NR) {
         STEP(0)
     }
     SUMS_OUT
