@@ -8,7 +8,7 @@ package spindle.autograd.kernels;
  *
  * <p>The method is Cephes' expf: k = round(x / ln2), r = x - k ln2 with ln2 split in two (the high part has 9
  * significant bits, so k times it is exact), e^r = 1 + r + r^2 P(r) with P of degree 5, then times 2^k. Within
- * 2 ulp of e^x (FloatMathTest).
+ * 1 ulp of e^x (FloatMathTest: at worst 0.95 ulp over a million floats of every exponent).
  */
 public final class FloatMath {
     private FloatMath() {}
