@@ -56,18 +56,14 @@ public final class AttentionKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * keys;
             int seen = keys - queries + r % queries + 1;
-            boolean poisoned = false;
-            for (int j = seen; j < keys; j++) {
-                poisoned |= !(s[o + j] < Double.POSITIVE_INFINITY);
-                s[o + j] = 0;
-            }
+            boolean poisoned = zeroKeysAfter(s, o, seen, keys);
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < seen; j++) {
                 max = Math.max(max, s[o + j]);
             }
-            java.util.Arrays.fill(lanes, 0);   // summed as attention_rows.h's: key j into lane j % 4
+            java.util.Arrays.fill(lanes, 0);   // key j into lane j % 4: a serial sum waits on every add
             for (int j = 0; j < seen; j++) {
-                double e = KernelMath.exp(s[o + j] - max);   // as attention.c's
+                double e = KernelMath.exp(s[o + j] - max);
                 s[o + j] = e;
                 lanes[j & 3] += e;
             }
@@ -91,11 +87,7 @@ public final class AttentionKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * keys;
             int seen = keys - queries + r % queries + 1;
-            boolean poisoned = false;
-            for (int j = seen; j < keys; j++) {
-                poisoned |= !(s[o + j] < Double.POSITIVE_INFINITY);
-                s[o + j] = 0;
-            }
+            boolean poisoned = zeroKeysAfter(s, o, seen, keys);
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < seen; j++) {
                 max = Math.max(max, (float) s[o + j]);
@@ -115,6 +107,16 @@ public final class AttentionKernels {
                 java.util.Arrays.fill(s, o, o + keys, Double.NaN);
             }
         }
+    }
+
+    /** Zeros the keys seen .. keys-1 of the row at o; true when one of them held NaN or +inf. */
+    private static boolean zeroKeysAfter(double[] s, int o, int seen, int keys) {
+        boolean poisoned = false;
+        for (int j = seen; j < keys; j++) {
+            poisoned |= !(s[o + j] < Double.POSITIVE_INFINITY);
+            s[o + j] = 0;
+        }
+        return poisoned;
     }
 
     /**
