@@ -46,11 +46,12 @@ static inline float kmf_exp(float x) {
 #define KMF_SET(c) _mm256_set1_ps(c)
 
 // kmf_exp of eight values, lane for lane the same operations (separate multiplies and adds: build.sh's
-// -ffp-contract=off). Lanes outside [-87, 88] (where 2^k is not a normal float) and NaN take the scalar function.
+// -ffp-contract=off). Lanes below -87 (e^x near or below the smallest normal float, common in a softmax row far from
+// its maximum) scale by 2^(k + 64) then 2^-64, as the scalar function does below 2^-126: for the few of them whose
+// 2^k is normal the two exact-or-once-rounded steps give the one step's bits. Lanes below the underflow are 0; NaN and
+// lanes above 88 (rare: overflow) send all eight to the scalar function.
 static inline __m256 kmf_exp8(__m256 x) {
-    __m256 inside = _mm256_and_ps(_mm256_cmp_ps(x, KMF_SET(-87.0f), _CMP_GE_OQ),
-                                  _mm256_cmp_ps(x, KMF_SET(88.0f), _CMP_LE_OQ));
-    if (_mm256_movemask_ps(inside) != 0xFF) {
+    if (_mm256_movemask_ps(_mm256_cmp_ps(x, KMF_SET(88.0f), _CMP_NLE_UQ)) != 0) {
         float v[8];
         _mm256_storeu_ps(v, x);
         for (int i = 0; i < 8; i++) {
@@ -58,8 +59,11 @@ static inline __m256 kmf_exp8(__m256 x) {
         }
         return _mm256_loadu_ps(v);
     }
-    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, KMF_SET(KMF_INV_LN2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(k, KMF_SET(KMF_LN2_HI))),
+    __m256 low = _mm256_cmp_ps(x, KMF_SET(-87.0f), _CMP_LT_OQ);
+    __m256 gone = _mm256_cmp_ps(x, KMF_SET(KMF_UNDERFLOW), _CMP_LT_OQ);
+    __m256 xs = _mm256_max_ps(x, KMF_SET(KMF_UNDERFLOW));   // x itself in every lane that is not gone
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(xs, KMF_SET(KMF_INV_LN2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_sub_ps(_mm256_sub_ps(xs, _mm256_mul_ps(k, KMF_SET(KMF_LN2_HI))),
                              _mm256_mul_ps(k, KMF_SET(KMF_LN2_LO)));
     __m256 z = _mm256_mul_ps(r, r);
     __m256 p = _mm256_add_ps(_mm256_mul_ps(KMF_SET(KMF_P0), r), KMF_SET(KMF_P1));
@@ -68,7 +72,10 @@ static inline __m256 kmf_exp8(__m256 x) {
     p = _mm256_add_ps(_mm256_mul_ps(p, r), KMF_SET(KMF_P4));
     p = _mm256_add_ps(_mm256_mul_ps(p, r), KMF_SET(KMF_P5));
     __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, z), r), KMF_SET(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    __m256i shift = _mm256_and_si256(_mm256_castps_si256(low), _mm256_set1_epi32(64));
+    __m256i e = _mm256_add_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), shift), _mm256_set1_epi32(127));
+    __m256 scaled = _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
+    scaled = _mm256_mul_ps(scaled, _mm256_blendv_ps(KMF_SET(1.0f), KMF_SET(0x1p-64f), low));   // exact when 1
+    return _mm256_andnot_ps(gone, scaled);
 }
 #endif
