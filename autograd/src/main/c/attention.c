@@ -14,12 +14,12 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_NativeAttention_causalSoftm
     (void) env;
     (void) cls;
     float *s = (float *) (intptr_t) s_address;
-    float *e = malloc(sizeof(float) * (size_t) keys);
+    float *e = malloc(sizeof(float) * ((size_t) keys + 8));   // softmax_row writes whole vectors
     if (e == NULL) {
         return 1;
     }
     for (int64_t r = 0; r < rows; r++) {
-        softmax_row(s + r * keys, keys, keys - queries + (int) (r % queries) + 1, e);
+        softmax_row(s + r * keys, s + r * keys, keys, keys - queries + (int) (r % queries) + 1, e);
     }
     free(e);
     return 0;

@@ -18,6 +18,7 @@
 
 #define FMA_TARGET __attribute__((target("avx2,fma")))
 #define W 16   // padded row widths are multiples of this: two ymm vectors
+#define ROWS 16   // the forward's row block: its scores (ROWS · Tk floats) stay in the first-level cache
 
 enum { B_, H_, HKV_, TQ_, TK_, D_, DV_, DIMS };   // the sizes at the head of the geometry array
 
@@ -114,34 +115,38 @@ FMA_TARGET static void block_terms(__m256 acc[8], const float *const a[4], int64
 }
 
 // c [m][npad] = alpha · the sum over the terms p of row i (see the enum) of a(i, p) · b[p][j], with
-// a(i, p) = a[i · ar + p · ac] and b [k][npad]. With cols_seen (the products over the keys, whose columns are
-// keys) only the 16-column tiles holding a key the row block sees are written: the rest is never read.
+// a(i, p) = a[i · ar + p · ac] and b [k][npad]; row i is the group's row row0 + i (a block of a group's stacked
+// query rows for SEEN and ALL). With cols_seen (the products over the keys, whose columns are keys) only the
+// 16-column tiles holding a key the row block sees are written: the rest is never read.
 FMA_TARGET static void product(const float *a, int64_t ar, int64_t ac, const float *b, int64_t npad, int64_t m,
-                               int64_t k, float alpha, float *c, const sizes *z, int terms, int cols_seen) {
+                               int64_t k, float alpha, float *c, const sizes *z, int terms, int cols_seen,
+                               int64_t row0) {
     __m256 al = _mm256_set1_ps(alpha);
     int64_t segments = terms == SEEING ? z->rep : 1;
-    for (int64_t j = 0; j < npad; j += W) {
-        for (int64_t i = 0; i < m; i += 4) {
-            int64_t row[4];
-            const float *arow[4];
-            for (int r = 0; r < 4; r++) {
-                row[r] = i + r < m ? i + r : i;   // rows past m repeat row i and are not stored
-                arow[r] = a + row[r] * ar;
-            }
-            if (cols_seen && j >= seen(z, row[0]) && j >= seen(z, row[1]) && j >= seen(z, row[2])
-                && j >= seen(z, row[3])) {
-                continue;
-            }
+    for (int64_t i = 0; i < m; i += 4) {
+        int64_t row[4], sees = 0;   // sees: the most keys a row of the block sees, for cols_seen
+        const float *arow[4];
+        for (int r = 0; r < 4; r++) {
+            row[r] = i + r < m ? i + r : i;   // rows past m repeat row i and are not stored
+            arow[r] = a + row[r] * ar;
+            int64_t s = cols_seen ? seen(z, row0 + row[r]) : 0;
+            sees = s > sees ? s : sees;
+        }
+        int64_t lo[2][4], hi[2][4];   // [0]: segment 0's spans, the same for every column tile; [1]: the others'
+        for (int r = 0; r < 4; r++) {
+            span(z, terms, k, row0 + row[r], 0, lo[0] + r, hi[0] + r);
+        }
+        for (int64_t j = 0; j < npad && !(cols_seen && j >= sees); j += W) {
             __m256 acc[8];
             for (int r = 0; r < 8; r++) {
                 acc[r] = _mm256_setzero_ps();
             }
-            for (int64_t seg = 0; seg < segments; seg++) {
-                int64_t lo[4], hi[4];
+            block_terms(acc, arow, ac, b + j, npad, lo[0], hi[0]);
+            for (int64_t seg = 1; seg < segments; seg++) {
                 for (int r = 0; r < 4; r++) {
-                    span(z, terms, k, row[r], seg, lo + r, hi + r);
+                    span(z, terms, k, row0 + row[r], seg, lo[1] + r, hi[1] + r);
                 }
-                block_terms(acc, arow, ac, b + j, npad, lo, hi);
+                block_terms(acc, arow, ac, b + j, npad, lo[1], hi[1]);
             }
             for (int64_t r = 0; r < 4 && i + r < m; r++) {
                 _mm256_storeu_ps(c + (i + r) * npad + j, _mm256_mul_ps(al, acc[2 * r]));
@@ -209,12 +214,12 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_forward(
     const int64_t *qs = geo + DIMS, *ks = geo + DIMS + 4, *vs = geo + DIMS + 8, *os = geo + DIMS + 12;
     sizes z = sizes_of(geo);
     int64_t tkp = padded(z.tk), dvp = padded(z.dv);
-    size_t floats = (size_t) (z.d * tkp + z.tk * dvp + z.rows * z.d + z.rows * tkp + z.rows * dvp);
-    float *kt = malloc(sizeof(float) * (floats + (size_t) z.tk));
+    size_t floats = (size_t) (z.d * tkp + z.tk * dvp + z.rows * z.d + ROWS * tkp + z.rows * dvp);
+    float *kt = malloc(sizeof(float) * (floats + (size_t) tkp));   // e: softmax_row's whole vectors
     if (kt == NULL) {
         return 1;
     }
-    float *vv = kt + z.d * tkp, *qq = vv + z.tk * dvp, *s = qq + z.rows * z.d, *o = s + z.rows * tkp;
+    float *vv = kt + z.d * tkp, *qq = vv + z.tk * dvp, *s = qq + z.rows * z.d, *o = s + ROWS * tkp;
     float *e = o + z.rows * dvp;
     const float *q = (const float *) (intptr_t) q_address, *k = (const float *) (intptr_t) k_address;
     const float *v = (const float *) (intptr_t) v_address;
@@ -225,15 +230,18 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_forward(
             pack(kt, tkp, kg, z.d, ks[3], z.tk, ks[2]);          // kᵀ [D][Tk]
             pack(vv, dvp, vg, z.tk, vs[2], z.dv, vs[3]);         // v [Tk][Dv]
             pack_rows(qq, z.d, q, qs, &z, b, g, z.d);            // q [rows][D]
-            product(qq, z.d, 1, kt, tkp, z.rows, z.d, scale, s, &z, ALL, 1);
-            float *pg = p + (b * z.h + g * z.rep) * z.tq * z.tk;
-            for (int64_t r = 0; r < z.rows; r++) {
-                int64_t keys = seen(&z, r);
-                softmax_row(s + r * tkp, (int) keys, (int) keys, e);
-                memcpy(pg + r * z.tk, s + r * tkp, sizeof(float) * (size_t) keys);
-                memset(pg + r * z.tk + keys, 0, sizeof(float) * (size_t) (z.tk - keys));
+            float *pg = p + (b * z.h + g * z.rep) * z.tq * z.tk;   // P [rows][Tk]
+            for (int64_t r0 = 0; r0 < z.rows; r0 += ROWS) {   // a block's scores stay in the first cache
+                int64_t m = z.rows - r0 < ROWS ? z.rows - r0 : ROWS;
+                product(qq + r0 * z.d, z.d, 1, kt, tkp, m, z.d, scale, s, &z, ALL, 1, r0);
+                for (int64_t r = 0; r < m; r++) {
+                    int64_t keys = seen(&z, r0 + r);
+                    float *prow = pg + (r0 + r) * z.tk;
+                    softmax_row(s + r * tkp, prow, (int) keys, (int) keys, e);
+                    memset(prow + keys, 0, sizeof(float) * (size_t) (z.tk - keys));
+                }
+                product(pg + r0 * z.tk, z.tk, 1, vv, dvp, m, z.tk, 1.0f, o + r0 * dvp, &z, SEEN, 0, r0);
             }
-            product(s, tkp, 1, vv, dvp, z.rows, z.tk, 1.0f, o, &z, SEEN, 0);
             unpack_rows(out, os, o, dvp, &z, b, g, z.dv);
         }
     }
@@ -277,17 +285,17 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
             pack(kk, dp, kg, z.tk, ks[2], z.d, ks[3]);           // k [Tk][D]
             pack(vt, tkp, vg, z.dv, vs[3], z.tk, vs[2]);         // vᵀ [Dv][Tk]
             pack_rows(dO, dvp, d_out, dos, &z, b, g, z.dv);      // dO [rows][Dv]
-            product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs, &z, SEEING, 0);
+            product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs, &z, SEEING, 0, 0);
             unpack_head(dv, dvs_at, dvs, dvp, b, g, z.tk, z.dv);
-            product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds, &z, ALL, 1);
+            product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds, &z, ALL, 1, 0);
             for (int64_t r = 0; r < z.rows; r++) {
                 const float *orow = o + b * os[0] + (g * z.rep + r / z.tq) * os[1] + (r % z.tq) * os[2];
                 score_grad_row(ds + r * tkp, pg + r * z.tk, (int) seen(&z, r), dO + r * dvp, 1, orow, os[3],
                                (int) z.dv);
             }
-            product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs, &z, SEEN, 0);
+            product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs, &z, SEEN, 0, 0);
             unpack_rows(dq, dqs_at, dqs, dp, &z, b, g, z.d);
-            product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks, &z, SEEING, 0);
+            product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks, &z, SEEING, 0, 0);
             unpack_head(dk, dks_at, dks, dp, b, g, z.tk, z.d);
         }
     }
