@@ -36,6 +36,6 @@ JNIEXPORT void JNICALL Java_spindle_autograd_kernels_NativeAttention_scoreGrad(
     const float *d_out = (const float *) (intptr_t) do_address;
     const float *out = (const float *) (intptr_t) o_address;
     for (int64_t r = 0; r < rows; r++) {
-        score_grad_row(ds + r * keys, p + r * keys, keys, d_out + r * dv, 1, out + r * dv, 1, dv);
+        score_grad_row(ds + r * keys, p + r * keys, keys, row_dot(d_out + r * dv, 1, out + r * dv, 1, dv));
     }
 }

@@ -18,7 +18,7 @@
 
 #define FMA_TARGET __attribute__((target("avx2,fma")))
 #define W 16   // padded row widths are multiples of this: two ymm vectors
-#define ROWS 16   // the forward's row block: its scores (ROWS · Tk floats) stay in the first-level cache
+#define ROWS 16   // a row block: its scores or dS (ROWS · Tk floats) stay in the first-level cache
 
 enum { B_, H_, HKV_, TQ_, TK_, D_, DV_, DIMS };   // the sizes at the head of the geometry array
 
@@ -197,6 +197,29 @@ static void unpack_head(float *x, const int64_t *s, const float *src, int64_t ld
     }
 }
 
+// dot[r] = rowsum(dO ⊙ O) of the group's rows r0 + r, r < m, as row_dot sums it (in order over the columns), from
+// the packed dO rows [m][dvp] and O at strides os: four rows at a time, so four chains of adds overlap.
+static void block_dots(double *dot, const float *d_o, int64_t dvp, const float *o, const int64_t *os,
+                       const sizes *z, int64_t b, int64_t g, int64_t r0, int64_t m) {
+    for (int64_t i = 0; i < m; i += 4) {
+        const float *orow[4], *drow[4];
+        double acc[4] = {0, 0, 0, 0};
+        for (int r = 0; r < 4; r++) {
+            int64_t row = r0 + (i + r < m ? i + r : i);   // rows past m repeat row i and are not stored
+            orow[r] = o + b * os[0] + (g * z->rep + row / z->tq) * os[1] + (row % z->tq) * os[2];
+            drow[r] = d_o + (row - r0) * dvp;
+        }
+        for (int64_t j = 0; j < z->dv; j++) {
+            for (int r = 0; r < 4; r++) {
+                acc[r] += (double) drow[r][j] * (double) orow[r][j * os[3]];
+            }
+        }
+        for (int64_t r = 0; r < 4 && i + r < m; r++) {
+            dot[i + r] = acc[r];
+        }
+    }
+}
+
 static sizes sizes_of(const int64_t *geo) {
     sizes z = {geo[B_], geo[H_], geo[HKV_], geo[TQ_], geo[TK_], geo[D_], geo[DV_], geo[H_] / geo[HKV_], 0};
     z.rows = z.rep * z.tq;
@@ -287,13 +310,17 @@ JNIEXPORT jint JNICALL Java_spindle_autograd_kernels_FusedAttention_backward(
             pack_rows(dO, dvp, d_out, dos, &z, b, g, z.dv);      // dO [rows][Dv]
             product(pg, 1, z.tk, dO, dvp, z.tk, z.rows, 1.0f, dvs, &z, SEEING, 0, 0);
             unpack_head(dv, dvs_at, dvs, dvp, b, g, z.tk, z.dv);
-            product(dO, dvp, 1, vt, tkp, z.rows, z.dv, 1.0f, ds, &z, ALL, 1, 0);
-            for (int64_t r = 0; r < z.rows; r++) {
-                const float *orow = o + b * os[0] + (g * z.rep + r / z.tq) * os[1] + (r % z.tq) * os[2];
-                score_grad_row(ds + r * tkp, pg + r * z.tk, (int) seen(&z, r), dO + r * dvp, 1, orow, os[3],
-                               (int) z.dv);
+            for (int64_t r0 = 0; r0 < z.rows; r0 += ROWS) {   // dP, dS and dq of a block of rows, dS in cache
+                int64_t m = z.rows - r0 < ROWS ? z.rows - r0 : ROWS;
+                float *dsb = ds + r0 * tkp;
+                product(dO + r0 * dvp, dvp, 1, vt, tkp, m, z.dv, 1.0f, dsb, &z, ALL, 1, r0);
+                double dot[ROWS];
+                block_dots(dot, dO + r0 * dvp, dvp, o, os, &z, b, g, r0, m);
+                for (int64_t r = 0; r < m; r++) {
+                    score_grad_row(dsb + r * tkp, pg + (r0 + r) * z.tk, (int) seen(&z, r0 + r), dot[r]);
+                }
+                product(dsb, tkp, 1, kk, dp, m, z.tk, scale, dqs + r0 * dp, &z, SEEN, 0, r0);
             }
-            product(ds, tkp, 1, kk, dp, z.rows, z.tk, scale, dqs, &z, SEEN, 0, 0);
             unpack_rows(dq, dqs_at, dqs, dp, &z, b, g, z.d);
             product(ds, 1, tkp, qq, dp, z.tk, z.rows, scale, dks, &z, SEEING, 0, 0);
             unpack_head(dk, dks_at, dks, dp, b, g, z.tk, z.d);

@@ -83,14 +83,18 @@ static inline void softmax_row(const float *row, float *out, int keys, int seen,
     }
 }
 
-// dS row = P row ⊙ (dP row - dot) over `keys` values, written over the dP row; dot = rowsum(dO ⊙ O) in double,
-// summed in order j = 0 .. dv-1 over the elements at dor[j * do_step] and orow[j * o_step].
-static inline void score_grad_row(float *dsr, const float *pr, int keys, const float *dor, int64_t do_step,
-                                  const float *orow, int64_t o_step, int dv) {
+// rowsum(dO ⊙ O) of one row in double, summed in order j = 0 .. dv-1 over the elements at dor[j * do_step] and
+// orow[j * o_step].
+static inline double row_dot(const float *dor, int64_t do_step, const float *orow, int64_t o_step, int dv) {
     double dot = 0;
     for (int j = 0; j < dv; j++) {
         dot += (double) dor[j * do_step] * (double) orow[j * o_step];
     }
+    return dot;
+}
+
+// dS row = P row ⊙ (dP row - dot) over `keys` values, written over the dP row; dot is the row's row_dot.
+static inline void score_grad_row(float *dsr, const float *pr, int keys, double dot) {
     for (int j = 0; j < keys; j++) {
         dsr[j] = (float) (((double) dsr[j] - dot) * (double) pr[j]);
     }
