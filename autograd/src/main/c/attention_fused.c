@@ -156,11 +156,41 @@ FMA_TARGET static void product(const float *a, int64_t ar, int64_t ac, const flo
     }
 }
 
-// dst [n][ld] (ld ≥ m, zeros after m) = x(i, j) for i < n, j < m: x(i, j) = x[i · si + j · sj].
+// dst[r][c] = src[c][r] for r, c < 8 (src's rows at stride ss, dst's at stride ld): eight loads, eight stores.
+FMA_TARGET static void transpose8(float *dst, int64_t ld, const float *src, int64_t ss) {
+    __m256 t[8], u[8];
+    for (int c = 0; c < 8; c += 2) {   // t: pairs of rows interleaved
+        t[c] = _mm256_unpacklo_ps(_mm256_loadu_ps(src + c * ss), _mm256_loadu_ps(src + (c + 1) * ss));
+        t[c + 1] = _mm256_unpackhi_ps(_mm256_loadu_ps(src + c * ss), _mm256_loadu_ps(src + (c + 1) * ss));
+    }
+    for (int h = 0; h < 8; h += 4) {   // u: four rows' columns r and r + 4, for r = 0 .. 3
+        u[h] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int r = 0; r < 4; r++) {
+        _mm256_storeu_ps(dst + r * ld, _mm256_permute2f128_ps(u[r], u[r + 4], 0x20));
+        _mm256_storeu_ps(dst + (r + 4) * ld, _mm256_permute2f128_ps(u[r], u[r + 4], 0x31));
+    }
+}
+
+// dst [n][ld] (ld ≥ m, zeros after m) = x(i, j) for i < n, j < m: x(i, j) = x[i · si + j · sj]. Rows that lie
+// along j are copied whole; a transpose (i along the source's rows) goes in 8 x 8 blocks, not element by element.
 static void pack(float *dst, int64_t ld, const float *x, int64_t n, int64_t si, int64_t m, int64_t sj) {
+    int64_t n8 = si == 1 && sj != 1 ? n / 8 * 8 : 0, m8 = m / 8 * 8;
+    for (int64_t i = 0; i < n8; i += 8) {
+        for (int64_t j = 0; j < m8; j += 8) {
+            transpose8(dst + i * ld + j, ld, x + j * sj + i, sj);
+        }
+    }
     for (int64_t i = 0; i < n; i++) {
-        for (int64_t j = 0; j < m; j++) {
-            dst[i * ld + j] = x[i * si + j * sj];
+        if (sj == 1) {
+            memcpy(dst + i * ld, x + i * si, sizeof(float) * (size_t) m);
+        } else {
+            for (int64_t j = i < n8 ? m8 : 0; j < m; j++) {
+                dst[i * ld + j] = x[i * si + j * sj];
+            }
         }
         memset(dst + i * ld + m, 0, sizeof(float) * (size_t) (ld - m));
     }
@@ -180,6 +210,10 @@ static void unpack_rows(float *out, const int64_t *s, const float *src, int64_t 
                         int64_t g, int64_t width) {
     for (int64_t r = 0; r < z->rows; r++) {
         float *row = out + b * s[0] + (g * z->rep + r / z->tq) * s[1] + (r % z->tq) * s[2];
+        if (s[3] == 1) {
+            memcpy(row, src + r * ld, sizeof(float) * (size_t) width);
+            continue;
+        }
         for (int64_t j = 0; j < width; j++) {
             row[j * s[3]] = src[r * ld + j];
         }
@@ -191,6 +225,10 @@ static void unpack_head(float *x, const int64_t *s, const float *src, int64_t ld
                         int64_t width) {
     float *head = x + b * s[0] + g * s[1];
     for (int64_t j = 0; j < n; j++) {
+        if (s[3] == 1) {
+            memcpy(head + j * s[2], src + j * ld, sizeof(float) * (size_t) width);
+            continue;
+        }
         for (int64_t c = 0; c < width; c++) {
             head[j * s[2] + c * s[3]] = src[j * ld + c];
         }
