@@ -175,6 +175,17 @@ FMA_TARGET static void transpose8(float *dst, int64_t ld, const float *src, int6
     }
 }
 
+// dst[j · dst_step] = src[j · src_step] for j < n: one memcpy when both are contiguous.
+static void copy_row(float *dst, int64_t dst_step, const float *src, int64_t src_step, int64_t n) {
+    if (dst_step == 1 && src_step == 1) {
+        memcpy(dst, src, sizeof(float) * (size_t) n);
+        return;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        dst[j * dst_step] = src[j * src_step];
+    }
+}
+
 // dst [n][ld] (ld ≥ m, zeros after m) = x(i, j) for i < n, j < m: x(i, j) = x[i · si + j · sj]. Rows that lie
 // along j are copied whole; a transpose (i along the source's rows) goes in 8 x 8 blocks, not element by element.
 static void pack(float *dst, int64_t ld, const float *x, int64_t n, int64_t si, int64_t m, int64_t sj) {
@@ -185,13 +196,8 @@ static void pack(float *dst, int64_t ld, const float *x, int64_t n, int64_t si, 
         }
     }
     for (int64_t i = 0; i < n; i++) {
-        if (sj == 1) {
-            memcpy(dst + i * ld, x + i * si, sizeof(float) * (size_t) m);
-        } else {
-            for (int64_t j = i < n8 ? m8 : 0; j < m; j++) {
-                dst[i * ld + j] = x[i * si + j * sj];
-            }
-        }
+        int64_t j0 = i < n8 ? m8 : 0;   // the columns the blocks left
+        copy_row(dst + i * ld + j0, 1, x + i * si + j0 * sj, sj, m - j0);
         memset(dst + i * ld + m, 0, sizeof(float) * (size_t) (ld - m));
     }
 }
@@ -210,13 +216,7 @@ static void unpack_rows(float *out, const int64_t *s, const float *src, int64_t 
                         int64_t g, int64_t width) {
     for (int64_t r = 0; r < z->rows; r++) {
         float *row = out + b * s[0] + (g * z->rep + r / z->tq) * s[1] + (r % z->tq) * s[2];
-        if (s[3] == 1) {
-            memcpy(row, src + r * ld, sizeof(float) * (size_t) width);
-            continue;
-        }
-        for (int64_t j = 0; j < width; j++) {
-            row[j * s[3]] = src[r * ld + j];
-        }
+        copy_row(row, s[3], src + r * ld, 1, width);
     }
 }
 
@@ -225,13 +225,7 @@ static void unpack_head(float *x, const int64_t *s, const float *src, int64_t ld
                         int64_t width) {
     float *head = x + b * s[0] + g * s[1];
     for (int64_t j = 0; j < n; j++) {
-        if (s[3] == 1) {
-            memcpy(head + j * s[2], src + j * ld, sizeof(float) * (size_t) width);
-            continue;
-        }
-        for (int64_t c = 0; c < width; c++) {
-            head[j * s[2] + c * s[3]] = src[j * ld + c];
-        }
+        copy_row(head + j * s[2], s[3], src + j * ld, 1, width);
     }
 }
 
